@@ -22,9 +22,9 @@ from .masks import attention
 
 # %% auto #0
 __all__ = ['DIT_PRESETS', 'DiTConfig', 'timestep_embedding', 'rope_split', 'rope_angles', 'apply_rope', 'token_positions',
-           'RMSNorm', 'FP32LayerNorm', 'SelfAttention', 'CrossAttention', 'WanBlock', 'Head', 'CausalWanDiT',
-           'convert_key', 'convert_state_dict', 'state_dict_naming', 'dit_config_from_json', 'infer_config', 'load_wan',
-           'save_wan']
+           'RMSNorm', 'FP32LayerNorm', 'AttentionProcessor', 'SelfAttention', 'CrossAttention', 'WanBlock', 'Head',
+           'CausalWanDiT', 'convert_key', 'convert_state_dict', 'state_dict_naming', 'dit_config_from_json',
+           'infer_config', 'load_wan', 'save_wan']
 
 # %% ../nbs/05_model.ipynb #773a0cd8
 DIT_PRESETS = {
@@ -144,7 +144,7 @@ class FP32LayerNorm(nn.LayerNorm):
         b = None if self.bias is None else self.bias.float()
         return F.layer_norm(x.float(), self.normalized_shape, w, b, self.eps)
 
-# %% ../nbs/05_model.ipynb #7c82f85d
+# %% ../nbs/05_model.ipynb #8b2a4b78
 def _cat_pos(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     "Concatenate two position tables along tokens, broadcasting a shared `[M, 3]` against a batched `[B, N, 3]`."
     if a.ndim != b.ndim:
@@ -152,11 +152,18 @@ def _cat_pos(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         a, b = (p if p.ndim == 3 else p.expand(B, *p.shape) for p in (a, b))
     return torch.cat([a, b], -2)
 
+class AttentionProcessor:
+    "Base of an `attn_mask` that takes over self-attention: called per layer as `proc(attn, q, k, v, q_pos, k_pos)`."
+    def __call__(self, attn: "SelfAttention", q, k, v, q_pos, k_pos) -> torch.Tensor:
+        "Attention output `[B, Nq, H, D]` from unrotated `q` `[B, Nq, H, D]`, `k`, `v` `[B, Nk, H, D]` and natural positions."
+        raise NotImplementedError
+
 class SelfAttention(nn.Module):
     "Wan self-attention, split into project / rotate at explicit positions / attend so a cache can hold unrotated keys."
     def __init__(self, dim: int, num_heads: int, eps: float = 1e-6, rope_theta: float = 10000.0):
         super().__init__()
         self.num_heads, self.head_dim, self.rope_theta = num_heads, dim // num_heads, rope_theta
+        self.layer_index = 0   # which block this is (set by CausalWanDiT; read by attention processors)
         self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
         self.norm_q, self.norm_k = RMSNorm(dim, eps), RMSNorm(dim, eps)
 
@@ -179,8 +186,12 @@ class SelfAttention(nn.Module):
             ek, ev, epos = extra_kv
             k_all, v_all = torch.cat([ek.to(k.dtype), k], 1), torch.cat([ev.to(v.dtype), v], 1)
             k_pos = _cat_pos(torch.as_tensor(epos, device=q_pos.device).to(q_pos.dtype), q_pos)
-        if callable(mask) and not isinstance(mask, BlockMask): mask = mask(q, k_all)   # per-layer (routing) mask
-        y = self.o(self.attend(q, k_all, v_all, q_pos, k_pos, mask).flatten(2))
+        if isinstance(mask, AttentionProcessor):                                      # takes over rotation + attention
+            out = mask(self, q, k_all, v_all, q_pos, k_pos)
+        else:
+            if callable(mask) and not isinstance(mask, BlockMask): mask = mask(q, k_all)   # per-layer (routing) mask
+            out = self.attend(q, k_all, v_all, q_pos, k_pos, mask)
+        y = self.o(out.flatten(2))
         return (y, (k, v)) if return_kv else y
 
 # %% ../nbs/05_model.ipynb #2d44b997
@@ -271,7 +282,7 @@ class Head(nn.Module):
         shift, scale = (self.modulation.float() + e.float().unsqueeze(2)).unsqueeze(2).unbind(3)
         return self.head(_modulate(self.norm(x), shift, scale).type_as(x))
 
-# %% ../nbs/05_model.ipynb #9b0499b9
+# %% ../nbs/05_model.ipynb #22f8707b
 def _fp32_mlp(seq: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     "Run a Linear/activation stack in float32 whatever the weights' dtype (Wan keeps the time path in fp32)."
     for m in seq:
@@ -291,6 +302,7 @@ class CausalWanDiT(nn.Module):
         self.time_projection = nn.Sequential(nn.SiLU(), nn.Linear(d, 6 * d))
         self.blocks = nn.ModuleList(WanBlock(d, cfg.ffn_dim, cfg.num_heads, cfg.eps, cfg.rope_theta)
                                     for _ in range(cfg.num_layers))
+        for i, blk in enumerate(self.blocks): blk.self_attn.layer_index = i
         self.head = Head(d, cfg.out_dim, cfg.patch_size, cfg.eps)
 
     @classmethod
@@ -404,7 +416,8 @@ class CausalWanDiT(nn.Module):
         if not torch.is_tensor(mask) or mask.dtype != torch.bool or mask.ndim not in (2, 4) or tuple(mask.shape[-2:]) != (n, n):
             desc = f"{mask.dtype} {list(mask.shape)}" if torch.is_tensor(mask) else type(mask).__name__
             raise CausalCineError(f"attn_mask must be None, a bool tensor [N, N] = [{n}, {n}] over the frame-major tokens "
-                                  f"(True = may attend), a FlexAttention BlockMask or a callable mask(q, k); got {desc}")
+                                  f"(True = may attend), a FlexAttention BlockMask, a callable mask(q, k) or an "
+                                  f"AttentionProcessor; got {desc}")
         return mask
 
     # ---- forward ---------------------------------------------------------------------------------------------
