@@ -14,7 +14,7 @@ from .masks import teacher_forcing_mask
 from .flow import sampling_sigmas, euler_step, cfg as guide
 
 # %% auto #0
-__all__ = ['prefix_mask', 'sample_causal_reference', 'sample_bidirectional']
+__all__ = ['prefix_mask', 'sample_causal_reference', 'sample_bidirectional', 'sample_film', 'sample_main']
 
 # %% ../nbs/09_sampling.ipynb #1d631b91
 def _tokens_per_frame(model, h: int, w: int) -> int:
@@ -84,3 +84,56 @@ def sample_bidirectional(model, context: torch.Tensor, num_frames: int, latent_h
         v = _velocity(model, x, (1000 * sig[i]).expand(B), context, uncond, guidance, **kw)
         x = euler_step(x, v, sig[i], sig[i + 1])
     return x
+
+# %% ../nbs/09_sampling.ipynb #cb3b73fd
+def sample_film(model, script, codec=None, text_encoder=None, sampler: str = "causal", chunk_frames: int = 3,
+                steps: int = 20, shift: float = 3.0, guidance: float = 3.0, seed: int = 0, progress: bool = True):
+    "Generate the film of a ShotWorld `script` with `model`: returns (uint8 frames `[T, H, W, 3]`, the generated script)."
+    from causalcine_nb.chunks import ChunkLayout, crop_to_chunks
+    from causalcine_nb.codecs import ShotWorldCodec
+    from causalcine_nb.text import ShotWorldTextEncoder
+    codec = codec or ShotWorldCodec.default()
+    text_encoder = text_encoder or ShotWorldTextEncoder(text_dim=model.config.text_dim)
+    script = crop_to_chunks(script, chunk_frames, codec)
+    lay = ChunkLayout.from_script(script, codec, chunk_frames=chunk_frames, tokens_per_frame=1)
+    H = script.extra.get("height", 64); W = script.extra.get("width", 64)
+    hw = (H // codec.spatial_stride, W // codec.spatial_stride)
+    dev = next(model.parameters()).device
+    ctx = text_encoder.encode(script.captions).to(dev)[None]            # [1, S, L, D]
+    unc = torch.zeros_like(ctx)
+    if sampler == "causal":
+        z = sample_causal_reference(model, ctx, lay.frame_prompt, lay.num_chunks, chunk_frames, hw, steps=steps,
+                                    shift=shift, guidance=guidance, uncond=unc, seed=seed, progress=progress)
+    elif sampler == "bidirectional":
+        z = sample_bidirectional(model, ctx, lay.num_latent_frames, hw, steps=steps, shift=shift, guidance=guidance,
+                                 uncond=unc, frame_prompt=lay.frame_prompt, seed=seed, progress=progress)
+    else: raise CausalCineError(f"unknown sampler {sampler!r}; use 'causal' or 'bidirectional'")
+    frames = codec.decode_frames(z.cpu())
+    return frames, script
+
+def sample_main(argv=None) -> int:
+    "`causalcine sample --script S.json --checkpoint C --out film.mp4 [--sampler causal|bidirectional] ...`"
+    import argparse, time
+    from pathlib import Path
+    from causalcine_nb.shotworld import load_shotworld_script, save_storyboard
+    from causalcine_nb.training import load_model
+    from causalcine_nb.video import write_video
+    from causalcine_nb.core import save_script
+    p = argparse.ArgumentParser(prog="causalcine sample", description="Sample a film from a shot script with the reference samplers (no KV cache).")
+    p.add_argument("--script", required=True); p.add_argument("--checkpoint", required=True); p.add_argument("--out", required=True)
+    p.add_argument("--sampler", default="causal", choices=["causal", "bidirectional"])
+    p.add_argument("--steps", type=int, default=20); p.add_argument("--shift", type=float, default=3.0)
+    p.add_argument("--guidance", type=float, default=3.0); p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--chunk-frames", type=int, default=3)
+    a = p.parse_args(argv)
+    script = load_shotworld_script(a.script)
+    model = load_model(a.checkpoint)
+    t0 = time.time()
+    frames, gen = sample_film(model, script, sampler=a.sampler, chunk_frames=a.chunk_frames, steps=a.steps, shift=a.shift,
+                              guidance=a.guidance, seed=a.seed)
+    dt = time.time() - t0
+    out = Path(a.out)
+    write_video(out, frames, gen.fps); save_script(gen, out.with_suffix(".json"))
+    save_storyboard(out.with_suffix(".png"), frames, gen)
+    print(f"wrote {out} ({len(frames)} frames, {dt:.1f} s: {len(frames) / dt:.1f} frames/s), {out.with_suffix('.json')}, {out.with_suffix('.png')}")
+    return 0

@@ -25,7 +25,7 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_che
 __all__ = ['KINDS', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'teacher_forcing_loss', 'LatentFilmPool',
            'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'train', 'config_parser', 'train_main']
 
-# %% ../nbs/08_training.ipynb #e07b92b3
+# %% ../nbs/08_training.ipynb #c4a69b1e
 @dataclass
 class TrainConfig:
     "Everything a training run needs; each field is a `--flag` of `scripts/train.py`."
@@ -47,7 +47,10 @@ class TrainConfig:
     chunk_frames: int = 3             # latent frames per AR chunk (f)
     max_latent_frames: int = 24       # stage 1: films cropped to at most this many latent frames (whole chunks)
     clip_latent_frames: int = 3       # stage 0: latent frames per single-shot clip
-    window_chunks: int = -1           # stage 1: noisy->clean local window in chunks (-1 = all history)
+    window_chunks: int = -1           # stage 1, dense mask: noisy->clean local window in chunks (-1 = all history)
+    memory: str = "full"              # stage 1 memory rule: full (dense TF mask) | camr | sink | window (10_memory)
+    memory_window: int = 2            # W: preceding chunks in the local window (camr/sink/window)
+    memory_top_k: int = 3             # k: routed history frames (camr)
     num_films: int = 600              # ShotWorld training films (procedural pool)
     pool_cache: str = "runs/cache"    # where the encoded pool is cached ("" = no cache)
     data_seed: int = 1000             # ShotWorld seed of the training pool (evaluation uses other seeds)
@@ -62,6 +65,11 @@ class TrainConfig:
             raise CausalCineError(f"stage must be 'bidirectional' or 'causal', got {self.stage!r}")
         if self.max_latent_frames % self.chunk_frames:
             raise CausalCineError(f"max_latent_frames={self.max_latent_frames} must be a multiple of chunk_frames={self.chunk_frames}")
+        if self.memory not in ("full", "camr", "sink", "window"):
+            raise CausalCineError(f"memory must be full, camr, sink or window, got {self.memory!r}")
+        if self.memory != "full" and self.window_chunks >= 0:
+            raise CausalCineError("window_chunks (dense-mask window) and memory != 'full' are two ways to bound the history; "
+                                  "use --memory window --memory-window W instead of --window-chunks")
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise CausalCineError(f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}")
 
@@ -216,7 +224,7 @@ def load_model(path: str | os.PathLike, device="cpu", use_ema: bool = True) -> C
     load_weights(path, model, use_ema=use_ema)
     return model.to(device).eval()
 
-# %% ../nbs/08_training.ipynb #a79aab4e
+# %% ../nbs/08_training.ipynb #df159d07
 def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=None, progress: bool = True) -> dict:
     "Run (or resume) a training stage; returns a summary dict (steps, final loss, wall time, paths)."
     from accelerate import Accelerator
@@ -277,8 +285,13 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
                 F_ = x0.shape[2]; key = (F_, x0.shape[3], x0.shape[4])
                 if key not in masks:
                     ph, pw = dit_cfg.patch_size[1:]
-                    masks[key] = teacher_forcing_mask(F_ // cfg.chunk_frames, cfg.chunk_frames, (x0.shape[3] // ph) * (x0.shape[4] // pw),
-                                                      window_chunks=cfg.window, device=acc.device)
+                    K, tpf = F_ // cfg.chunk_frames, (x0.shape[3] // ph) * (x0.shape[4] // pw)
+                    if cfg.memory == "full":
+                        masks[key] = teacher_forcing_mask(K, cfg.chunk_frames, tpf, window_chunks=cfg.window, device=acc.device)
+                    else:   # the same router as streaming inference, applied per layer inside attention
+                        from causalcine_nb.memory import MemoryAttention, MemoryConfig
+                        mem = MemoryConfig(cfg.memory, window_chunks=cfg.memory_window, top_k=cfg.memory_top_k)
+                        masks[key] = MemoryAttention(mem, K, cfg.chunk_frames, tpf, packed=True)
                 loss = teacher_forcing_loss(model, x0, noise, sigma, ctx, b["frame_prompt"].to(acc.device), cfg.chunk_frames,
                                             attn_mask=masks[key])
             else:
