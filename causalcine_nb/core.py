@@ -49,7 +49,7 @@ def require_cuda(option: str) -> None:
         raise CausalCineError(f"{option} needs a CUDA GPU, and none is available here. "
                               f"Drop {option} (the CPU path is used by default) or run on a GPU machine.")
 
-# %% ../nbs/00_core.ipynb #dca766fa
+# %% ../nbs/00_core.ipynb #328582aa
 from contextlib import contextmanager
 
 @contextmanager
@@ -60,6 +60,8 @@ def atomic_path(path: str | os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
+        umask = os.umask(0); os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp creates 0600; give the file the permissions open() would
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)

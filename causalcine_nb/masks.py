@@ -255,7 +255,7 @@ def block_mask_to_dense(bm: BlockMask) -> torch.Tensor:
     mm = create_mask(bm.mask_mod, None, None, Q, KV, device=bm.kv_num_blocks.device)[0, 0].cpu()
     return up(full) | (up(part) & mm)
 
-# %% ../nbs/04_masks.ipynb #2163fe5f
+# %% ../nbs/04_masks.ipynb #56107ba4
 _compiled_flex = None
 
 def _flex(device_type: str):
@@ -281,6 +281,8 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask=None, *, s
         if mask.dtype != torch.bool:
             raise CausalCineError(f"attention masks must be bool (True = may attend), got dtype {mask.dtype}")
         empty = ~mask.any(-1, keepdim=True)  # rows with nothing to attend to
+        if not bool(empty.any()):            # the usual case: no extra [S, S] tensor per layer
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask | empty, scale=scale)
         return out.masked_fill(empty, 0.0)
     raise CausalCineError(f"mask must be None, a bool tensor or a BlockMask, got {type(mask).__name__}")
