@@ -107,7 +107,7 @@ def teacher_forcing_loss(model, x0, noise, sigma, context, frame_prompt, chunk_f
     v = teacher_forcing_forward(model, x0, noise, sigma, context, frame_prompt, chunk_frames, window_chunks, attn_mask=attn_mask)
     return F.mse_loss(v.float(), velocity_target(x0.float(), noise.float()))
 
-# %% ../nbs/08_training.ipynb #73081ad1
+# %% ../nbs/08_training.ipynb #b6759330
 KINDS = ("random", "memory", "place_change", "shot_reverse")
 
 class LatentFilmPool:
@@ -129,8 +129,8 @@ class LatentFilmPool:
 
     @classmethod
     def load(cls, path) -> "LatentFilmPool":
-        d = torch.load(path, weights_only=True)
-        return cls(d["latents"], d["frame_prompt"], d["captions"], d["chunk_frames"])
+        d = torch.load(path, weights_only=True)   # latents may be stored in half precision to save space
+        return cls([z.float() for z in d["latents"]], d["frame_prompt"], d["captions"], d["chunk_frames"])
 
     @classmethod
     def shotworld(cls, num_films: int, seed: int, codec=None, chunk_frames: int = 3, progress: bool = True,
