@@ -16,7 +16,7 @@ from .core import CausalCineError, make_generator
 from .shotworld import VOCAB, parse_caption
 
 # %% auto #0
-__all__ = ['clean_prompt', 'TextEncoder', 'shotworld_tokens', 'ShotWorldTextEncoder', 'UMT5TextEncoder']
+__all__ = ['clean_prompt', 'TextEncoder', 'shotworld_tokens', 'ShotWorldTextEncoder', 'UMT5TextEncoder', 'tiny_umt5']
 
 # %% ../nbs/06_text.ipynb #53527f67
 def clean_prompt(prompt: str) -> str:
@@ -187,3 +187,30 @@ class UMT5TextEncoder(TextEncoder):
         ids, mask = self.tokenize(prompts)
         h = self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).last_hidden_state
         return [u[:int(n)] for u, n in zip(h, mask.sum(1))]
+
+# %% ../nbs/06_text.ipynb #1f73ffe2
+def tiny_umt5(folder: str | Path, seed: int = 0, d_model: int = 32) -> Path:
+    "Save a tiny random UMT5 encoder + sentencepiece tokenizer in the Diffusers layout under `folder` (for tests; needs sentencepiece)."
+    import io, inspect
+    import sentencepiece as spm
+    from transformers import T5Tokenizer, UMT5Config, UMT5EncoderModel
+    folder = Path(folder)
+    sents = ["a cat walks on the beach at sunset", "the camera pans left over a city at night",
+             "close-up of a woman smiling in the rain", "wide shot of the red triangle in the desert"] * 10
+    buf = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(sents), model_writer=buf, vocab_size=64, model_type="unigram",
+                                   pad_id=0, eos_id=1, unk_id=2, bos_id=-1, hard_vocab_limit=False, minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_proto=buf.getvalue())
+    if "vocab" in inspect.signature(T5Tokenizer.__init__).parameters:    # transformers 5: a tokenizers-backed class
+        tok = T5Tokenizer(vocab=[(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())], extra_ids=0)
+    else:                                                                 # transformers 4: the sentencepiece file
+        (folder / "spiece.model").parent.mkdir(parents=True, exist_ok=True)
+        (folder / "spiece.model").write_bytes(buf.getvalue())
+        tok = T5Tokenizer(vocab_file=str(folder / "spiece.model"), extra_ids=0)
+    tok.save_pretrained(str(folder / "tokenizer"))
+    torch.manual_seed(seed)
+    cfg = UMT5Config(vocab_size=sp.get_piece_size(), d_model=d_model, d_kv=8, d_ff=64, num_layers=2, num_heads=4,
+                     relative_attention_num_buckets=8, relative_attention_max_distance=16, dropout_rate=0.0,
+                     pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    UMT5EncoderModel(cfg).save_pretrained(str(folder / "text_encoder"))
+    return folder

@@ -23,9 +23,10 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_che
 
 # %% auto #0
 __all__ = ['KINDS', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'teacher_forcing_loss', 'LatentFilmPool',
-           'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'train', 'config_parser', 'train_main']
+           'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'full_state', 'load_full_state',
+           'swapped_params', 'train', 'config_parser', 'train_main']
 
-# %% ../nbs/08_training.ipynb #c4a69b1e
+# %% ../nbs/08_training.ipynb #bc589fb0
 @dataclass
 class TrainConfig:
     "Everything a training run needs; each field is a `--flag` of `scripts/train.py`."
@@ -58,7 +59,10 @@ class TrainConfig:
     log_every: int = 10
     save_every: int = 250
     mixed_precision: str = "no"       # "no" | "bf16" (GPU)
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool = False  # recompute each DiT block in backward (FSDP configs do it with fsdp_activation_checkpointing)
+    grad_accum: int = 1               # micro-batches of batch_size per process and optimizer step
+    data_shards: str = ""             # train on a folder written by scripts/preprocess.py (latents + stored text embeddings)
+    cpu_fsdp: bool = False            # CPU test runs: shard with torch FSDP2 over gloo (accelerate enables FSDP only on GPUs)
 
     def __post_init__(self):
         if self.stage not in ("bidirectional", "causal"):
@@ -72,6 +76,8 @@ class TrainConfig:
                                   "use --memory window --memory-window W instead of --window-chunks")
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise CausalCineError(f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}")
+        if isinstance(self.grad_accum, bool) or not isinstance(self.grad_accum, int) or self.grad_accum < 1:
+            raise CausalCineError(f"grad_accum must be an integer >= 1 (micro-batches per optimizer step), got {self.grad_accum!r}")
 
     @property
     def window(self) -> int | None: return None if self.window_chunks < 0 else self.window_chunks
@@ -179,10 +185,11 @@ class LatentFilmPool:
             out_x.append(self.latents[i][:, start:start + clip_frames]); out_c.append(self.captions[i][s])
         return {"x0": torch.stack(out_x), "captions": out_c}
 
-# %% ../nbs/08_training.ipynb #c4cfe0fb
-def encode_contexts(text_encoder, captions: list, p_uncond: float = 0.0, generator=None) -> torch.Tensor:
-    "`captions`: a list of strings (one prompt per item, -> `[B, L, D]`) or of lists of shot captions (-> `[B, S, L, D]`)."
-    drop = (torch.rand(len(captions), generator=generator) < p_uncond).tolist() if p_uncond > 0 else [False] * len(captions)
+# %% ../nbs/08_training.ipynb #484cf4ed
+def encode_contexts(text_encoder, captions: list, p_uncond: float = 0.0, generator=None, drop: list | None = None) -> torch.Tensor:
+    "`captions`: a list of strings (one prompt per item, -> `[B, L, D]`) or of lists of shot captions (-> `[B, S, L, D]`); `drop`: pre-drawn dropout flags."
+    if drop is None:
+        drop = (torch.rand(len(captions), generator=generator) < p_uncond).tolist() if p_uncond > 0 else [False] * len(captions)
     if all(isinstance(c, str) for c in captions):
         return text_encoder.encode(["" if d else c for c, d in zip(captions, drop)])
     S = max(len(c) for c in captions)
@@ -190,11 +197,7 @@ def encode_contexts(text_encoder, captions: list, p_uncond: float = 0.0, generat
     e = text_encoder.encode(flat)
     return e.view(len(captions), S, *e.shape[1:])
 
-# %% ../nbs/08_training.ipynb #b858dcba
-def _ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    with torch.no_grad():
-        for pe, pm in zip(ema.parameters(), model.parameters()): pe.lerp_(pm.detach().to(pe.dtype), 1 - decay)
-
+# %% ../nbs/08_training.ipynb #ce9818cd
 def plot_loss_curve(log_csv: str | os.PathLike, out_png: str | os.PathLike | None = None, title: str = ""):
     "Loss curve (raw and smoothed) from a `log.csv`; saved to `out_png` when given."
     import matplotlib; import matplotlib.pyplot as plt
@@ -224,97 +227,220 @@ def load_model(path: str | os.PathLike, device="cpu", use_ema: bool = True) -> C
     load_weights(path, model, use_ema=use_ema)
     return model.to(device).eval()
 
-# %% ../nbs/08_training.ipynb #df159d07
+# %% ../nbs/08_training.ipynb #9dc3edec
+def _ema_update(ema, model: torch.nn.Module, decay: float) -> None:
+    "`ema` (a module, or a list of tensors shaped like `model`'s local parameters) <- decay * ema + (1 - decay) * model."
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters() if isinstance(ema, torch.nn.Module) else ema, model.parameters()):
+            pe.lerp_(pm.detach().to(pe.dtype), 1 - decay)
+
+class _StateDict:
+    "Stands in for a module or an optimizer in `save_checkpoint`: `state_dict()` returns a gathered dict."
+    def __init__(self, sd: dict): self.sd = sd
+    def state_dict(self) -> dict: return self.sd
+
+def _osd_to_index(osd: dict, names: list[str]) -> dict:
+    "A name-keyed optimizer state dict (torch.distributed.checkpoint) -> the index-keyed one `torch.optim` writes."
+    idx = {n: i for i, n in enumerate(names)}
+    return {"state": {idx[k]: v for k, v in osd["state"].items()},
+            "param_groups": [{**{k: v for k, v in g.items() if k != "params"}, "params": [idx[n] for n in g["params"]]}
+                             for g in osd["param_groups"]]}
+
+def _osd_to_names(osd: dict, names: list[str]) -> dict:
+    "Inverse of `_osd_to_index`."
+    return {"state": {names[int(i)]: v for i, v in osd["state"].items()},
+            "param_groups": [{**{k: v for k, v in g.items() if k != "params"}, "params": [names[int(i)] for i in g["params"]]}
+                             for g in osd["param_groups"]]}
+
+def full_state(acc, model, opt=None, names: list[str] | None = None) -> tuple[dict, dict | None]:
+    "Full (unsharded) model and optimizer state dicts, index-keyed like a single-process run. Collective when distributed: every process calls it, the main process gets the dicts."
+    if acc.num_processes == 1:
+        return acc.unwrap_model(model).state_dict(), (None if opt is None else opt.state_dict())
+    from torch.distributed.checkpoint.state_dict import get_state_dict, get_model_state_dict, StateDictOptions
+    o = StateDictOptions(full_state_dict=True, cpu_offload=True)    # gathered on the CPU of rank 0, {} elsewhere
+    if opt is None: return get_model_state_dict(model, options=o), None
+    msd, osd = get_state_dict(model, getattr(opt, "optimizer", opt), options=o)
+    return msd, (_osd_to_index(osd, names) if acc.is_main_process else None)
+
+def load_full_state(acc, model, model_sd: dict, opt=None, opt_sd: dict | None = None, names: list[str] | None = None) -> None:
+    "Load full state dicts (as `full_state` returns them) into a prepared, possibly sharded model and optimizer (collective)."
+    if acc.num_processes == 1:
+        acc.unwrap_model(model).load_state_dict(model_sd)
+        if opt is not None: opt.load_state_dict(opt_sd)
+        return
+    from torch.distributed.checkpoint.state_dict import set_state_dict, set_model_state_dict, StateDictOptions
+    o = StateDictOptions(full_state_dict=True)
+    if opt is None: set_model_state_dict(model, model_sd, options=o)
+    else: set_state_dict(model, getattr(opt, "optimizer", opt), model_state_dict=model_sd,
+                         optim_state_dict=_osd_to_names(opt_sd, names), options=o)
+
+from contextlib import contextmanager, nullcontext
+
+@contextmanager
+def swapped_params(model: torch.nn.Module, tensors: list[torch.Tensor]):
+    "Temporarily copy `tensors` (e.g. the EMA, sharded like the parameters) into `model`'s parameters."
+    params = list(model.parameters())
+    with torch.no_grad():
+        keep = [p.detach().clone() for p in params]
+        for p, t in zip(params, tensors): p.copy_(t)
+    try: yield model
+    finally:
+        with torch.no_grad():
+            for p, k in zip(params, keep): p.copy_(k)
+
+def _draw_micro_batch(pool: LatentFilmPool, cfg: TrainConfig, device) -> dict:
+    "One micro-batch from the shared, seeded data stream: films, caption dropout, noise and noise level (in that order)."
+    b = (pool.causal_batch(cfg.batch_size, cfg.max_latent_frames) if cfg.stage == "causal"
+         else pool.clip_batch(cfg.batch_size, cfg.clip_latent_frames))
+    n = len(b["captions"])
+    b["drop"] = (torch.rand(n) < cfg.p_uncond).tolist() if cfg.p_uncond > 0 else [False] * n
+    b["x0"] = b["x0"].to(device)
+    b["noise"] = torch.randn_like(b["x0"])
+    b["sigma"] = sample_train_sigma(n, shift=cfg.sigma_shift, dist=cfg.sigma_dist).to(device)
+    return b
+
+def _restore_rng(tensors: dict, meta: dict, acc) -> None:
+    "Every process restores the main process's RNG streams (they draw the same global batches); CUDA: onto its own device."
+    from causalcine_nb.checkpoint import set_rng_state
+    if "rng" not in meta: return
+    set_rng_state({k: v for k, v in tensors.items() if k.startswith("rng.") and not k.startswith("rng.cuda.")}, meta["rng"])
+    key = f"rng.cuda.{meta.get('extra', {}).get('rng_device', 0)}"
+    if acc.device.type == "cuda" and key in tensors: torch.cuda.set_rng_state(tensors[key], acc.device)
+
+# %% ../nbs/08_training.ipynb #82b1e578
 def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=None, progress: bool = True) -> dict:
-    "Run (or resume) a training stage; returns a summary dict (steps, final loss, wall time, paths)."
+    "Run (or resume) a training stage, on one process or under `accelerate launch` (DDP / FSDP); returns a summary dict."
     from accelerate import Accelerator
+    from accelerate.utils import DistributedType
+    from causalcine_nb.checkpoint import _load_into, _join_optimizer
     acc = Accelerator(mixed_precision=cfg.mixed_precision, cpu=not torch.cuda.is_available())
-    out = Path(cfg.out); out.mkdir(parents=True, exist_ok=True)
+    main, world = acc.is_main_process, acc.num_processes
+    out = Path(cfg.out)
+    if main: out.mkdir(parents=True, exist_ok=True)
     ckpt, weights, log_csv = out / "checkpoint.safetensors", out / "model.safetensors", out / "log.csv"
-    seed_everything(cfg.seed)
-    model = CausalWanDiT.from_config(DiTConfig.preset(cfg.preset, gradient_checkpointing=cfg.gradient_checkpointing), seed=cfg.seed)
+    seed_everything(cfg.seed)   # the same seed on every process: all draw the same global batches
+    if pool is None and cfg.data_shards:   # films encoded by scripts/preprocess.py, with their stored text embeddings
+        from causalcine_nb.preprocess import load_shards
+        pool, shard_text = load_shards(cfg.data_shards, chunk_frames=cfg.chunk_frames)
+        text_encoder = text_encoder or shard_text
+        if text_encoder.text_dim != DiTConfig.preset(cfg.preset).text_dim:
+            raise CausalCineError(f"the shards in {cfg.data_shards} hold text embeddings of dim {text_encoder.text_dim}, but preset "
+                                  f"{cfg.preset!r} expects text_dim={DiTConfig.preset(cfg.preset).text_dim}; use the preset of that "
+                                  "text encoder (UMT5-XXL: 4096 -> wan-1.3b / wan-14b)")
+    fsdp = acc.state.fsdp_plugin if acc.distributed_type == DistributedType.FSDP else None
+    gc = cfg.gradient_checkpointing and not (fsdp is not None and fsdp.activation_checkpointing)  # never recompute twice
+    model = CausalWanDiT.from_config(DiTConfig.preset(cfg.preset, gradient_checkpointing=gc), seed=cfg.seed)
+    names = [n for n, _ in model.named_parameters()]
     if cfg.init and not cfg.resume:
         load_weights(cfg.init, model, use_ema=True)
-    ema, dit_cfg = copy.deepcopy(model).requires_grad_(False), model.config
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)))
-    start = 0
-    if cfg.resume:
+    dit_cfg, start = model.config, 0
+    if cfg.resume:   # every process reads the checkpoint; the EMA goes into the model first, to be sharded like it
         if not ckpt.exists(): raise CausalCineError(f"--resume: no checkpoint at {ckpt}; drop --resume to start a new run")
-        meta = load_checkpoint(ckpt, model, opt, ema=ema)
-        start = meta["step"]; sched.last_epoch = start
-        if log_csv.exists():   # drop log rows written after the checkpoint (they will be redone identically)
+        tensors, meta = read_checkpoint(ckpt)
+        model_sd = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+        ema_sd = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")} or model_sd
+        if "optimizer" not in meta: raise CausalCineError(f"{ckpt} holds no optimizer state; resume needs a training checkpoint")
+        _load_into(model, model_sd, "the model", ckpt); _load_into(model, ema_sd, "the EMA model", ckpt)
+        opt_sd = _join_optimizer({k: v for k, v in tensors.items() if k.startswith("optim.")}, meta["optimizer"])
+        start = meta["step"]
+        _restore_rng(tensors, meta, acc)
+        if log_csv.exists() and main:   # drop log rows written after the checkpoint (they will be redone identically)
             rows = [r for r in csv.DictReader(open(log_csv)) if int(r["step"]) <= start]
             with open(log_csv, "w", newline="") as fh:
                 w = csv.DictWriter(fh, fieldnames=["step", "loss", "sigma", "lr", "seconds"]); w.writeheader(); w.writerows(rows)
-    if pool is None: pool = LatentFilmPool.shotworld(cfg.num_films, cfg.data_seed, chunk_frames=cfg.chunk_frames,
-                                                     progress=progress, cache_dir=cfg.pool_cache or None)
+    if cfg.cpu_fsdp:   # FSDP2 by hand over gloo: what accelerate does on GPUs with an FSDP config, for CPU tests
+        if acc.distributed_type != DistributedType.MULTI_CPU:
+            raise CausalCineError("--cpu-fsdp shards with torch FSDP2 over gloo for multi-process CPU runs (accelerate enables FSDP "
+                                  "only on GPUs); launch with --config_file scripts/accelerate/cpu_2proc.yaml, or on GPUs use an "
+                                  "FSDP config such as scripts/accelerate/fsdp_wan1.3b.yaml without --cpu-fsdp")
+        from torch.distributed.fsdp import fully_shard
+        for blk in model.blocks: fully_shard(blk)
+        fully_shard(model)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)))
+    if pool is None:
+        with acc.main_process_first():   # the main process renders and caches the pool, the others load the cache
+            pool = LatentFilmPool.shotworld(cfg.num_films, cfg.data_seed, chunk_frames=cfg.chunk_frames,
+                                            progress=progress and main, cache_dir=cfg.pool_cache or None)
     if text_encoder is None:
         from causalcine_nb.text import ShotWorldTextEncoder
         text_encoder = ShotWorldTextEncoder(text_dim=model.config.text_dim)
-    model, opt = acc.prepare(model, opt)
-    ema.to(acc.device)
-    write_json(out / "config.json", asdict(cfg))
-    new_log = not log_csv.exists()
-    fh = open(log_csv, "a", newline=""); logw = csv.DictWriter(fh, fieldnames=["step", "loss", "sigma", "lr", "seconds"])
-    if new_log: logw.writeheader()
+    if cfg.cpu_fsdp: opt = acc.prepare(opt)
+    else: model, opt = acc.prepare(model, opt)
+    ema = [p.detach().clone() for p in model.parameters()]   # EMA shards, laid out like the (local) parameters
+    if cfg.resume:
+        load_full_state(acc, model, model_sd, opt, opt_sd, names)
+        sched.last_epoch = start
     masks: dict = {}
     t0, run_loss, losses = time.time(), [], []
+    if main:
+        write_json(out / "config.json", asdict(cfg))
+        new_log = not log_csv.exists()
+        fh = open(log_csv, "a", newline=""); logw = csv.DictWriter(fh, fieldnames=["step", "loss", "sigma", "lr", "seconds"])
+        if new_log: logw.writeheader()
 
-    def save(step):
-        raw = acc.unwrap_model(model)
-        extra = model_extra(raw, cfg, stage=cfg.stage)
-        save_checkpoint(ckpt, raw, opt, step=step, extra=extra, ema=ema)
-        save_checkpoint(weights, ema, None, step=step, extra=extra, save_rng=False)
-        fh.flush(); plot_loss_curve(log_csv, out / "loss.png", title=f"{cfg.stage} ({cfg.preset})")
+    def save(step):   # collective: every process gathers, the main process writes
+        msd, osd = full_state(acc, model, opt, names)
+        with swapped_params(model, ema):   # copies, taken inside: the swap puts the live weights back in place
+            esd = {k: v.detach().cpu().clone() for k, v in full_state(acc, model)[0].items()}
+        if main:
+            extra = model_extra(acc.unwrap_model(model), cfg, stage=cfg.stage)
+            if acc.device.type == "cuda": extra["rng_device"] = acc.device.index or 0
+            save_checkpoint(ckpt, _StateDict(msd), _StateDict(osd), step=step, extra=extra, ema=_StateDict(esd))
+            save_checkpoint(weights, _StateDict(esd), None, step=step, extra=extra, save_rng=False)
+            fh.flush(); plot_loss_curve(log_csv, out / "loss.png", title=f"{cfg.stage} ({cfg.preset})")
+        acc.wait_for_everyone()
 
-    bar = tqdm(range(start, cfg.steps), desc=f"train {cfg.stage}", disable=not progress, initial=start, total=cfg.steps)
+    bar = tqdm(range(start, cfg.steps), desc=f"train {cfg.stage}", disable=not (progress and main), initial=start, total=cfg.steps)
     for step in bar:
         model.train()
-        if cfg.stage == "causal":
-            b = pool.causal_batch(cfg.batch_size, cfg.max_latent_frames)
-            ctx = encode_contexts(text_encoder, b["captions"], cfg.p_uncond)
-        else:
-            b = pool.clip_batch(cfg.batch_size, cfg.clip_latent_frames)
-            ctx = encode_contexts(text_encoder, b["captions"], cfg.p_uncond)
-        x0 = b["x0"].to(acc.device); ctx = ctx.to(acc.device)
-        noise = torch.randn_like(x0)
-        sigma = sample_train_sigma(x0.shape[0], shift=cfg.sigma_shift, dist=cfg.sigma_dist).to(acc.device)
-        with acc.autocast():
-            if cfg.stage == "causal":
-                F_ = x0.shape[2]; key = (F_, x0.shape[3], x0.shape[4])
-                if key not in masks:
-                    ph, pw = dit_cfg.patch_size[1:]
-                    K, tpf = F_ // cfg.chunk_frames, (x0.shape[3] // ph) * (x0.shape[4] // pw)
-                    if cfg.memory == "full":
-                        masks[key] = teacher_forcing_mask(K, cfg.chunk_frames, tpf, window_chunks=cfg.window, device=acc.device)
-                    else:   # the same router as streaming inference, applied per layer inside attention
-                        from causalcine_nb.memory import MemoryAttention, MemoryConfig
-                        mem = MemoryConfig(cfg.memory, window_chunks=cfg.memory_window, top_k=cfg.memory_top_k)
-                        masks[key] = MemoryAttention(mem, K, cfg.chunk_frames, tpf, packed=True)
-                loss = teacher_forcing_loss(model, x0, noise, sigma, ctx, b["frame_prompt"].to(acc.device), cfg.chunk_frames,
-                                            attn_mask=masks[key])
-            else:
-                xt = add_noise(x0, noise, sigma)
-                v = model(xt, 1000 * sigma, ctx)
-                loss = F.mse_loss(v.float(), velocity_target(x0.float(), noise.float()))
         opt.zero_grad(set_to_none=True)
-        acc.backward(loss)
+        micro = []
+        for a in range(cfg.grad_accum):   # micro-batch m = a * world + rank of the global batch
+            for r in range(world):        # every process draws all of them (same stream), keeps its own
+                mb = _draw_micro_batch(pool, cfg, acc.device)
+                if r == acc.process_index: b = mb
+            ctx = encode_contexts(text_encoder, b["captions"], drop=b["drop"]).to(acc.device)
+            x0, noise, sigma = b["x0"], b["noise"], b["sigma"]
+            with (acc.no_sync(model) if a < cfg.grad_accum - 1 else nullcontext()), acc.autocast():
+                if cfg.stage == "causal":
+                    F_ = x0.shape[2]; key = (F_, x0.shape[3], x0.shape[4])
+                    if key not in masks:
+                        ph, pw = dit_cfg.patch_size[1:]
+                        K, tpf = F_ // cfg.chunk_frames, (x0.shape[3] // ph) * (x0.shape[4] // pw)
+                        if cfg.memory == "full":
+                            masks[key] = teacher_forcing_mask(K, cfg.chunk_frames, tpf, window_chunks=cfg.window, device=acc.device)
+                        else:   # the same router as streaming inference, applied per layer inside attention
+                            from causalcine_nb.memory import MemoryAttention, MemoryConfig
+                            mem = MemoryConfig(cfg.memory, window_chunks=cfg.memory_window, top_k=cfg.memory_top_k)
+                            masks[key] = MemoryAttention(mem, K, cfg.chunk_frames, tpf, packed=True)
+                    loss = teacher_forcing_loss(model, x0, noise, sigma, ctx, b["frame_prompt"].to(acc.device), cfg.chunk_frames,
+                                                attn_mask=masks[key])
+                else:
+                    xt = add_noise(x0, noise, sigma)
+                    v = model(xt, 1000 * sigma, ctx)
+                    loss = F.mse_loss(v.float(), velocity_target(x0.float(), noise.float()))
+                acc.backward(loss / cfg.grad_accum)   # the optimizer step sees the mean gradient of the global batch
+            micro.append(loss.detach().float())
         if cfg.grad_clip > 0: acc.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step(); sched.step()
-        _ema_update(ema, acc.unwrap_model(model), cfg.ema_decay)
-        run_loss.append(loss.item()); losses.append(loss.item())
-        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps:
+        _ema_update(ema, model, cfg.ema_decay)
+        step_loss = acc.reduce(torch.stack(micro).mean(), reduction="mean").item()   # mean over the global batch
+        run_loss.append(step_loss); losses.append(step_loss)
+        if main and ((step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps):
             logw.writerow({"step": step + 1, "loss": f"{np.mean(run_loss):.6f}", "sigma": f"{sigma.mean().item():.4f}",
                            "lr": f"{sched.get_last_lr()[0]:.3e}", "seconds": f"{time.time() - t0:.2f}"})
-            bar.set_postfix(loss=f"{np.mean(run_loss):.4f}"); run_loss = []
+            bar.set_postfix(loss=f"{np.mean(run_loss):.4f}")
+        if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps: run_loss = []
         if (step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps: save(step + 1)
-    fh.close()
     if start >= cfg.steps and not weights.exists(): save(start)
+    if main: fh.close()
+    acc.wait_for_everyone()
     return {"steps": cfg.steps, "resumed_from": start, "final_loss": float(np.mean(losses[-50:])) if losses else None,
-            "seconds": time.time() - t0, "checkpoint": str(ckpt), "weights": str(weights), "log": str(log_csv)}
+            "seconds": time.time() - t0, "checkpoint": str(ckpt), "weights": str(weights), "log": str(log_csv),
+            "processes": world, "grad_accum": cfg.grad_accum, "global_batch": cfg.batch_size * cfg.grad_accum * world}
 
-# %% ../nbs/08_training.ipynb #08d6c25c
+# %% ../nbs/08_training.ipynb #205918d4
 def config_parser(cls=TrainConfig, description: str = "") -> argparse.ArgumentParser:
     "An argparse parser with one `--flag` per dataclass field (hyphenated), defaults from the dataclass."
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -329,5 +455,5 @@ def train_main(argv: list[str] | None = None) -> int:
     args = config_parser(TrainConfig, "Train the CausalCine DiT (stage 0 bidirectional / stage 1 causal).").parse_args(argv)
     cfg = TrainConfig(**vars(args))
     res = train(cfg)
-    print(json.dumps(res, indent=2))
+    if int(os.environ.get("RANK", "0")) == 0: print(json.dumps(res, indent=2))   # once under accelerate launch / torchrun
     return 0
