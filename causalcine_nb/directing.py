@@ -25,13 +25,16 @@ from .shotworld import check_caption
 from .text import ShotWorldTextEncoder
 
 # %% auto #0
-__all__ = ['DEFAULT_TEACHER', 'DEFAULT_SAMPLER', 'SHOT_COLOURS', 'default_sampler_settings', 'chunk_boundaries',
-           'shot_chunk_counts', 'DirectorSession', 'checkpoint_memory', 'load_director', 'generate_film',
-           'generate_main', 'shot_colour', 'director_view', 'plot_director', 'chunk_gif', 'DirectorPanel',
-           'RoutingView', 'routing_view', 'plot_routing_explorer', 'RoutingExplorer', 'routed_shot_share']
+__all__ = ['DEFAULT_TEACHER', 'DEFAULT_STUDENT', 'DEFAULT_MODEL', 'DEFAULT_SAMPLER', 'SHOT_COLOURS', 'default_sampler_settings',
+           'chunk_boundaries', 'shot_chunk_counts', 'DirectorSession', 'checkpoint_memory', 'load_director',
+           'generate_film', 'generate_main', 'shot_colour', 'director_view', 'plot_director', 'chunk_gif',
+           'DirectorPanel', 'RoutingView', 'routing_view', 'plot_routing_explorer', 'RoutingExplorer',
+           'routed_shot_share']
 
-# %% ../nbs/12_directing.ipynb #85f7d7c6
-DEFAULT_TEACHER = data_dir() / "models" / "shotworld_teacher.safetensors"
+# %% ../nbs/12_directing.ipynb #8d8370b3
+DEFAULT_TEACHER = data_dir() / "models" / "shotworld_teacher.safetensors"   # the many-step causal teacher (20 steps, CFG)
+DEFAULT_STUDENT = data_dir() / "models" / "shotworld_student.safetensors"   # its 4-step distilled student (14_distill_init)
+DEFAULT_MODEL = DEFAULT_STUDENT   # what `generate` and `load_director` use without a checkpoint: real time on a CPU
 DEFAULT_SAMPLER = {"steps": 20, "shift": 3.0, "guidance": 3.0}   # full-step teacher settings (as `causalcine sample`)
 
 def default_sampler_settings(extra: dict | None = None, **overrides) -> dict:
@@ -238,7 +241,7 @@ class DirectorSession:
         return (f"DirectorSession({self.memory.mode}, f={self.chunk_frames}, {self.sampler['steps']} steps, "
                 f"guidance {self.sampler['guidance']}, {self.height}x{self.width}: {st})")
 
-# %% ../nbs/12_directing.ipynb #47c9a62d
+# %% ../nbs/12_directing.ipynb #37404317
 def checkpoint_memory(extra: dict) -> MemoryConfig:
     "The memory rule a checkpoint was trained with (`extra['train']`): camr/sink/window as trained; `full` (a window if one was set)."
     t = (extra or {}).get("train", {}) or {}
@@ -247,10 +250,10 @@ def checkpoint_memory(extra: dict) -> MemoryConfig:
     return MemoryConfig(mode, W, k)
 
 def load_director(checkpoint=None, *, memory=None, chunk_frames: int | None = None, device="cpu", **session_kw) -> DirectorSession:
-    "A `DirectorSession` for a causalcine-nb checkpoint (default `DEFAULT_TEACHER`), ShotWorld codec and text encoder."
+    "A `DirectorSession` for a causalcine-nb checkpoint (default `DEFAULT_MODEL`, the shipped 4-step student), ShotWorld codec and text encoder."
     from causalcine_nb.checkpoint import read_checkpoint
     from causalcine_nb.training import load_model
-    path = Path(checkpoint) if checkpoint is not None else DEFAULT_TEACHER
+    path = Path(checkpoint) if checkpoint is not None else DEFAULT_MODEL
     if not path.exists():
         raise CausalCineError(f"checkpoint {path} does not exist; " + ("pass --checkpoint PATH (a causalcine-nb checkpoint)"
                               if checkpoint is not None else "the shipped ShotWorld teacher is missing from this install: "
@@ -287,10 +290,10 @@ def generate_main(argv: list[str] | None = None) -> int:
                                 "streaming it chunk by chunk (KV cache, memory routing), cueing each shot at its chunk.")
     p.add_argument("--script", required=True, help="shot script (.json) with ShotWorld captions")
     p.add_argument("--out", required=True, help="output mp4; the generated script goes next to it as .json")
-    p.add_argument("--checkpoint", default=None, help=f"causalcine-nb checkpoint (default: the shipped teacher {DEFAULT_TEACHER})")
+    p.add_argument("--checkpoint", default=None, help=f"causalcine-nb checkpoint (default: the shipped 4-step student {DEFAULT_MODEL}; the 20-step teacher is {DEFAULT_TEACHER})")
     p.add_argument("--memory", default=None, help="camr | sink | window | full | toy | paper (default: as the checkpoint was trained)")
     p.add_argument("--chunk-frames", type=int, default=None, help="latent frames per chunk (default: the checkpoint's)")
-    p.add_argument("--steps", type=int, default=None, help=f"Euler steps per chunk (default {DEFAULT_SAMPLER['steps']})")
+    p.add_argument("--steps", type=int, default=None, help=f"Euler steps per chunk (default: the checkpoint's, else {DEFAULT_SAMPLER['steps']})")
     p.add_argument("--shift", type=float, default=None, help=f"timestep shift (default {DEFAULT_SAMPLER['shift']})")
     p.add_argument("--guidance", type=float, default=None, help=f"classifier-free guidance, 1 = off (default {DEFAULT_SAMPLER['guidance']})")
     p.add_argument("--seed", type=int, default=0)
