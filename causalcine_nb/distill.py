@@ -538,7 +538,7 @@ def teacher_forced_fidelity(models: dict, films: dict, text_encoder, chunk_frame
     return {n: {"mse": v / count, "psnr": 10 * math.log10(peak ** 2 / max(v / count, 1e-20)), "steps": models[n][1],
                 "guidance": models[n][2]} for n, v in se.items()}
 
-# %% ../nbs/14_distill_init.ipynb #77bbecfb
+# %% ../nbs/14_distill_init.ipynb #2f5a8303
 def _config_parser(prog: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Few-step student initialisation: causal ODE pairs and distillation, "
                                 "causal consistency distillation; --stage dmd runs causalcine_nb.dmd; --stage compare "
@@ -622,6 +622,8 @@ def distill_main(argv: list[str] | None = None) -> int:
             from causalcine_nb.metrics import benchmark_scripts
             from causalcine_nb.chunks import crop_to_chunks
             scs = [crop_to_chunks(s, 3) for s in benchmark_scripts(c.set, c.films, seed=c.seed)]
+            from causalcine_nb.directing import DEFAULT_TEACHER
+            c.teacher = c.teacher or str(DEFAULT_TEACHER)   # not the default *model*: that is the student
             runs = {}
             for spec in c.teacher_steps:
                 st_, _, gd = spec.partition(":")

@@ -387,7 +387,7 @@ def benchmark_main(argv: list[str] | None = None) -> int:
           f"{Path(a.out) / 'tables.md'}, {Path(a.out) / 'gallery.html'}")
     return 0
 
-# %% ../nbs/22_evaluate.ipynb #2a96fd0e
+# %% ../nbs/22_evaluate.ipynb #f8749cda
 def single_shot_pool(num_films: int, seed: int, codec=None, seconds: float = 12.0, chunk_frames: int = 3,
                      progress: bool = True):
     "A `LatentFilmPool` of one-shot ShotWorld films of about `seconds` (for a causal model tuned without cuts)."
@@ -470,10 +470,11 @@ def tune_config(name: str, out_dir, steps: int = 300, seed: int = 0, init=None):
                        max_latent_frames=24, save_every=50, log_every=10, seed=seed, pool_cache="")
 
 def tune_reproduction_model(name: str, out_dir="runs/repro", steps: int = 300, num_films: int = 150, seed: int = 0,
-                            data_seed: int = 4242, resume: bool = False, progress: bool = True) -> dict:
-    "Train one model of Tables 2-3 (see `REPRO_MODELS`) into `out_dir/name/model.safetensors`."
+                            data_seed: int = 4242, resume: bool = False, progress: bool = True, init=None) -> dict:
+    """Train one model of Tables 2-3 (see `REPRO_MODELS`) into `out_dir/name/model.safetensors`, from `init` (default:
+    the shipped teacher; a stage-0 checkpoint gives the faithful "with / without multi-shot tuning" pair)."""
     from causalcine_nb.training import LatentFilmPool, train
-    cfg = tune_config(name, out_dir, steps, seed); cfg.resume = resume
+    cfg = tune_config(name, out_dir, steps, seed, init); cfg.resume = resume
     if name == "causal_singleshot": pool = single_shot_pool(num_films, data_seed, progress=progress)
     else: pool = LatentFilmPool.shotworld(num_films, data_seed, progress=progress)
     torch.manual_seed(seed)

@@ -99,20 +99,22 @@ def select_frames(memory: MemoryConfig, chunk: int, chunk_frames: int, hist_fram
         return cand[top.sort(dim=1).values], win
     return cand[None].expand(B, -1), win
 
-# %% ../nbs/10_memory.ipynb #6238513f
+# %% ../nbs/10_memory.ipynb #5d863e67
 def frame_token_positions(tpos: torch.Tensor, spatial: torch.Tensor) -> torch.Tensor:
     "Token positions `[R*T, 3]`: temporal `tpos` `[R]` per frame, the `(h, w)` table `spatial` `[T, 2]` inside each frame."
     return torch.cat([tpos.to(spatial.dtype).repeat_interleave(spatial.shape[0])[:, None], spatial.repeat(tpos.numel(), 1)], 1)
 
 def memory_attention(attn: SelfAttention, q, k, v, hist_k, hist_v, hist_desc, hist_frames, chunk: int,
-                     chunk_frames: int, memory: MemoryConfig, spatial: torch.Tensor):
+                     chunk_frames: int, memory: MemoryConfig, spatial: torch.Tensor, q_desc: torch.Tensor | None = None):
     """Self-attention of one chunk under `memory`: route, gather, re-anchor RoPE, attend. `q, k, v` `[B, f*T, H, D]`
     (this pass, unrotated); history `hist_k/v` `[B, Fh, T, H, D]`, `hist_desc` `[B, Fh, H, D]`, `hist_frames` `[Fh]`.
-    Returns the output `[B, f*T, H, D]` and an info dict (routed and window frames, span, number of keys)."""
+    `q_desc` `[B, H', D]` overrides the query descriptor (default: `q` mean-pooled); with `hist_desc` it may carry other
+    heads than `q` (all heads, under sequence parallelism). Returns the output `[B, f*T, H, D]` and an info dict
+    (routed and window frames, span, number of keys)."""
     B, n = q.shape[:2]
     fq = n // spatial.shape[0]                                             # frames of the query chunk
     with torch.no_grad():                                                  # selection: no gradient, no graph
-        q_desc = q.mean(1) if memory.mode == "camr" else None
+        if q_desc is None and memory.mode == "camr": q_desc = q.mean(1)
         mem, win = select_frames(memory, chunk, chunk_frames, hist_frames, q_desc, hist_desc, B)
     idx = torch.cat([mem, win[None].expand(B, -1)], 1)                     # [B, m + w] history rows, time order
     bi = torch.arange(B, device=q.device)[:, None]
@@ -160,7 +162,7 @@ class Routing:
         "Largest receptive field recorded (frames)."
         return max((self.frames[k].shape[1] + self.window[k].numel() + self.chunk_frames for k in self.frames), default=0)
 
-# %% ../nbs/10_memory.ipynb #e1938835
+# %% ../nbs/10_memory.ipynb #0e422319
 def _spatial(q_pos: torch.Tensor, tokens_per_frame: int) -> torch.Tensor:
     "The `(h, w)` positions `[T, 2]` of one frame, from the model's natural token positions `[N, 3]` / `[B, N, 3]`."
     return (q_pos if q_pos.ndim == 2 else q_pos[0])[:tokens_per_frame, 1:]
@@ -182,17 +184,25 @@ class MemoryAttention(AttentionProcessor):
                                   f"{halves * L} tokens, got q {q.shape[1]} / k {k.shape[1]}: build it for this sequence")
         spatial = _spatial(q_pos, T)
         hk, hv = k[:, :L].unflatten(1, (N * f, T)), v[:, :L].unflatten(1, (N * f, T))   # clean frames = the history
-        desc, frames = hk.mean(2), torch.arange(N * f, device=q.device)
+        q_desc, desc = self.descriptors(q, hk)
+        frames = torch.arange(N * f, device=q.device)
         outs = []
         for h in range(halves):
             kind = ("noisy" if h else "clean") if self.packed else "causal"
             for c in range(N):
                 s, past = slice(h * L + c * n, h * L + (c + 1) * n), slice(0, c * f)
-                o, info = memory_attention(attn, q[:, s], k[:, s], v[:, s], hk[:, past], hv[:, past], desc[:, past],
-                                           frames[past], c, f, self.memory, spatial)
+                o, info = memory_attention(attn, q[:, s], k[:, s], v[:, s], hk[:, past], hv[:, past],
+                                           None if desc is None else desc[:, past],
+                                           frames[past], c, f, self.memory, spatial,
+                                           None if q_desc is None else q_desc[:, h * N + c])
                 self.routing.record(attn.layer_index, kind, c, info)
                 outs.append(o)
         return torch.cat(outs, 1)
+
+    def descriptors(self, q: torch.Tensor, hist_k: torch.Tensor):
+        """Routing descriptors: per query chunk `[B, halves*N, H, D]` (None: `memory_attention` pools each chunk's `q`
+        itself) and per history frame `[B, N*f, H, D]`. The hook a head-split (sequence-parallel) twin overrides."""
+        return None, hist_k.mean(2)
 
 def _tokens_per_frame(model: CausalWanDiT, x: torch.Tensor) -> int:
     pt, ph, pw = model.config.patch_size

@@ -144,7 +144,7 @@ class FP32LayerNorm(nn.LayerNorm):
         b = None if self.bias is None else self.bias.float()
         return F.layer_norm(x.float(), self.normalized_shape, w, b, self.eps)
 
-# %% ../nbs/05_model.ipynb #8b2a4b78
+# %% ../nbs/05_model.ipynb #51f8aaa3
 def _cat_pos(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     "Concatenate two position tables along tokens, broadcasting a shared `[M, 3]` against a batched `[B, N, 3]`."
     if a.ndim != b.ndim:
@@ -164,6 +164,7 @@ class SelfAttention(nn.Module):
         super().__init__()
         self.num_heads, self.head_dim, self.rope_theta = num_heads, dim // num_heads, rope_theta
         self.layer_index = 0   # which block this is (set by CausalWanDiT; read by attention processors)
+        self.dense_kernel = None   # maskless attention kernel [B, H, S, D] -> out (None: SDPA); see 12a_realtime
         self.q, self.k, self.v, self.o = (nn.Linear(dim, dim) for _ in range(4))
         self.norm_q, self.norm_k = RMSNorm(dim, eps), RMSNorm(dim, eps)
 
@@ -176,7 +177,9 @@ class SelfAttention(nn.Module):
     def attend(self, q, k, v, q_pos, k_pos, mask=None) -> torch.Tensor:
         "(b) rotate q at `q_pos` and k at `k_pos`, (c) attend under `mask` (None / bool `[Nq, Nk]` / BlockMask). `[B, Nq, H, D]`."
         q, k = apply_rope(q, q_pos, self.rope_theta), apply_rope(k, k_pos, self.rope_theta)
-        return attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), mask).transpose(1, 2)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        if mask is None and self.dense_kernel is not None: return self.dense_kernel(q, k, v).transpose(1, 2)
+        return attention(q, k, v, mask).transpose(1, 2)
 
     def forward(self, x: torch.Tensor, q_pos: torch.Tensor, mask=None, extra_kv=None, return_kv: bool = False):
         "Attention of `x` `[B, N, dim]` at positions `q_pos`; `extra_kv=(k_unrot, v, k_pos)` are prepended keys/values."
@@ -234,7 +237,7 @@ class CrossAttention(nn.Module):
         out = torch.cat(outs, 1)[:, torch.argsort(torch.cat(order))]  # back to frame order
         return out.flatten(1, 2)
 
-# %% ../nbs/05_model.ipynb #5047d518
+# %% ../nbs/05_model.ipynb #40624d1f
 def _modulate(h: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     "`h` `[B, F*T, D]` (float32) times `1 + scale` plus `shift`, both `[B, F, 1, D]`: one modulation per frame."
     hf = h.unflatten(1, (shift.shape[1], -1))
@@ -257,16 +260,26 @@ class WanBlock(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(dim, ffn_dim), nn.GELU(approximate="tanh"), nn.Linear(ffn_dim, dim))
         self.modulation = nn.Parameter(torch.randn(1, 6, dim) / dim**0.5)
 
+    def attn_input(self, x: torch.Tensor, e0: torch.Tensor):
+        "The per-frame modulation `[B, F, 1, 6, dim]` (float32) and the self-attention input (adaLN of `x`)."
+        mod = (self.modulation.float() + e0.float()).unsqueeze(2)
+        return mod, _modulate(self.norm1(x), mod[:, :, :, 0], mod[:, :, :, 1]).type_as(x)
+
+    def attn_output(self, x: torch.Tensor, y: torch.Tensor, mod: torch.Tensor, ctx=None, *, cross_kv=None, frame_prompt=None):
+        "Everything after self-attention: the gated residual of `y`, text cross-attention, the gated FFN."
+        gate, c_shift, c_scale, c_gate = mod.unbind(3)[2:]
+        x = _gated_add(x, y, gate)
+        x = x + self.cross_attn(self.norm3(x).type_as(x), ctx, kv=cross_kv, frame_prompt=frame_prompt)
+        return _gated_add(x, self.ffn(_modulate(self.norm2(x), c_shift, c_scale).type_as(x)), c_gate)
+
     def forward(self, x, e0, pos, ctx=None, *, mask=None, frame_prompt=None, cross_kv=None, extra_kv=None,
                 return_kv: bool = False):
         "`x` `[B, F*T, dim]`, `e0` `[B, F, 6, dim]` (per-frame time projection), `pos` `[F*T, 3]` token positions."
-        mod = (self.modulation.float() + e0.float()).unsqueeze(2)          # [B, F, 1, 6, dim], float32
-        shift, scale, gate, c_shift, c_scale, c_gate = mod.unbind(3)
-        y = self.self_attn(_modulate(self.norm1(x), shift, scale).type_as(x), pos, mask, extra_kv, return_kv)
+        # three stages (input, self-attention, output) so the real-time path can compile the first and last whole
+        mod, a = self.attn_input(x, e0)
+        y = self.self_attn(a, pos, mask, extra_kv, return_kv)
         if return_kv: y, kv = y
-        x = _gated_add(x, y, gate)
-        x = x + self.cross_attn(self.norm3(x).type_as(x), ctx, kv=cross_kv, frame_prompt=frame_prompt)
-        x = _gated_add(x, self.ffn(_modulate(self.norm2(x), c_shift, c_scale).type_as(x)), c_gate)
+        x = self.attn_output(x, y, mod, ctx, cross_kv=cross_kv, frame_prompt=frame_prompt)
         return (x, kv) if return_kv else x
 
 class Head(nn.Module):

@@ -71,7 +71,7 @@ class KVCache:
         "Bytes held by the committed keys, values and descriptors."
         return sum(t.numel() * t.element_size() for ts in (self.k, self.v, self.desc) for t in ts if t is not None)
 
-# %% ../nbs/11_rollout.ipynb #945ed18c
+# %% ../nbs/11_rollout.ipynb #32732939
 class _CachedMemory(AttentionProcessor):
     "Self-attention of one streaming pass: chunk `chunk` attends to itself + its memory/window in `cache`; may stage."
     def __init__(self, gen: "StreamingGenerator", cache: KVCache, chunk: int, kind: str, stage: bool):
@@ -145,6 +145,7 @@ class StreamingGenerator:
     def _pass(self, x, sigma, context, cache: KVCache, kind: str, stage: bool):
         m, B = self.model, x.shape[0]
         self._check_chunk(x)
+        if getattr(m, "cudagraphs", False): torch.compiler.cudagraph_mark_step_begin()   # CUDA graphs (12a_realtime): a new step per pass
         h, grid = m.patchify(x)
         self.tokens_per_frame = grid[1] * grid[2]
         s = torch.as_tensor(sigma, dtype=torch.float32, device=x.device)

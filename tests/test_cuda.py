@@ -63,3 +63,33 @@ def test_training_steps_on_gpu_bf16(tmp_path):
     res = train(TrainConfig(out=str(tmp_path / "run"), steps=4, batch_size=2, save_every=4, max_latent_frames=9,
                             mixed_precision="bf16"), pool, ShotWorldTextEncoder(), progress=False)
     assert res["final_loss"] == res["final_loss"] and res["final_loss"] < 10
+
+
+def _stream_bf16(model, chunks=7, size=8):
+    from causalcine_nb.rollout import StreamingGenerator
+    gen = StreamingGenerator(model, "paper", 3, steps=2, record_routing=False)
+    g = torch.Generator().manual_seed(0)
+    ctx = torch.randn(1, 8, model.config.text_dim, generator=g).cuda().bfloat16()
+    noise = torch.randn(1, model.config.in_dim, 3 * chunks, size, size, generator=g).cuda().bfloat16()
+    with torch.no_grad(): return gen.rollout(noise, ctx).float()
+
+
+def test_realtime_backends_and_cuda_graphs_match_eager_bf16():
+    """Every attention backend usable here, `auto`, and compiled stages with CUDA graphs stream the eager film (bf16)."""
+    from causalcine_nb.realtime import (available_backends, set_attention_backend, choose_attention_backend,
+                                        compile_streaming, uncompile_streaming)
+    model = CausalWanDiT.from_config("toy", seed=0, zero_head=False, device="cuda").to(torch.bfloat16).eval()
+    ref = _stream_bf16(model, chunks=9)
+    usable = [n for n, why in available_backends("cuda", torch.bfloat16, model.config.head_dim).items() if why is None]
+    assert {"sdpa", "sdpa-math", "flex"} <= set(usable)
+    for name in usable:
+        set_attention_backend(model, name)
+        assert (_stream_bf16(model, chunks=9) - ref).abs().max() < 5e-2, name
+    name, table = choose_attention_backend((1, model.config.num_heads, 96, model.config.head_dim), 17 * 32, "cuda", torch.bfloat16)
+    assert name in usable and "ms" in table[name]
+    set_attention_backend(model, name)
+    for mode in ("default", "reduce-overhead"):
+        compile_streaming(model, mode)
+        assert (_stream_bf16(model, chunks=9) - ref).abs().max() < 5e-2, mode
+        assert (_stream_bf16(model, chunks=9) - ref).abs().max() < 5e-2, mode + " (second film: replayed graphs)"
+    uncompile_streaming(model)
