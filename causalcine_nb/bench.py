@@ -120,7 +120,7 @@ def summarize(rows: list[dict], chunk_frames: int = 3, film_fps: int = 8, decode
                     "decode_ms_median": _median([r["decode_ms"] for r in rows])})
     return out
 
-# %% ../nbs/13_bench_stream.ipynb #cec47f23
+# %% ../nbs/13_bench_stream.ipynb #bc87b35f
 def _machine(dev: torch.device, threads: int) -> dict:
     cpu = platform.processor() or platform.machine()
     try:
@@ -131,6 +131,16 @@ def _machine(dev: torch.device, threads: int) -> dict:
          "python": platform.python_version()}
     if dev.type == "cuda": m["gpu"] = torch.cuda.get_device_name(dev)
     return m
+
+def _run_setup(a):
+    "Device, toy?, height, width, memory and dtype of a benchmark's parsed arguments (threads set as asked)."
+    dev = resolve_device(a.device)
+    if a.threads: torch.set_num_threads(a.threads)
+    toy = a.preset == "toy"
+    H, W = a.height or DEFAULT_SIZE[a.preset][0], a.width or DEFAULT_SIZE[a.preset][1]
+    memory = MemoryConfig.parse(a.memory or ("toy" if toy else "paper"))
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[a.dtype or ("bf16" if dev.type == "cuda" and not toy else "fp32")]
+    return dev, toy, H, W, memory, dtype
 
 def bench_stream_main(argv: list[str] | None = None) -> int:
     "`causalcine bench-stream --preset toy --chunks N --memory MODE --json OUT [--device cpu|cuda] [--steps 4] ...`"
@@ -158,12 +168,7 @@ def bench_stream_main(argv: list[str] | None = None) -> int:
                    help="stream this many chunks of a throwaway film first (compilation, autotuning); not measured")
     a = p.parse_args(argv)
     try:
-        dev = resolve_device(a.device)
-        if a.threads: torch.set_num_threads(a.threads)
-        toy = a.preset == "toy"
-        H, W = a.height or DEFAULT_SIZE[a.preset][0], a.width or DEFAULT_SIZE[a.preset][1]
-        memory = MemoryConfig.parse(a.memory or ("toy" if toy else "paper"))
-        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[a.dtype or ("bf16" if dev.type == "cuda" and not toy else "fp32")]
+        dev, toy, H, W, memory, dtype = _run_setup(a)
         model = CausalWanDiT.from_config(a.preset, seed=a.seed, device=dev, zero_head=False).to(dtype).eval()
         codec = None
         if not a.no_decode:
@@ -220,7 +225,7 @@ def bench_stream_main(argv: list[str] | None = None) -> int:
     print(f"wrote {a.json}")
     return 0
 
-# %% ../nbs/13_bench_stream.ipynb #de5f2fd5
+# %% ../nbs/13_bench_stream.ipynb #bccf067f
 def _parse_variant(spec: str) -> tuple[str, str]:
     att, _, comp = spec.partition(":")
     comp = comp or "none"
@@ -277,12 +282,7 @@ def bench_realtime_main(argv: list[str] | None = None) -> int:
     try:
         variants = [_parse_variant(v.strip()) for v in a.variants.split(",") if v.strip()]
         if a.warmup_chunks < 2: raise CausalCineError(f"--warmup-chunks must be >= 2 (it compiles every shape), got {a.warmup_chunks}")
-        dev = resolve_device(a.device)
-        if a.threads: torch.set_num_threads(a.threads)
-        toy = a.preset == "toy"
-        H, W = a.height or DEFAULT_SIZE[a.preset][0], a.width or DEFAULT_SIZE[a.preset][1]
-        memory = MemoryConfig.parse(a.memory or ("toy" if toy else "paper"))
-        dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[a.dtype or ("bf16" if dev.type == "cuda" and not toy else "fp32")]
+        dev, toy, H, W, memory, dtype = _run_setup(a)
         base = CausalWanDiT.from_config(a.preset, seed=a.seed, device=dev, zero_head=False).to(dtype).eval()
         span = memory.max_span(a.chunk_frames) or a.chunks * a.chunk_frames
         kw = dict(chunk_frames=a.chunk_frames, steps=a.steps, height=H, width=W, text_tokens=TEXT_TOKENS[a.preset])

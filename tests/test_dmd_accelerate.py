@@ -16,7 +16,7 @@ What is checked, with a random toy teacher and 2-chunk films (about 60 s on a 2-
 2. a 2-process run stopped after round 1 and resumed writes the same checkpoint as an uninterrupted 2-process run,
    bit for bit (weights, optimizer states, step, RNG), and the same log.
 """
-import csv, json, os, shutil, socket, subprocess, sys
+import csv, json, shutil
 from pathlib import Path
 
 import pytest
@@ -26,26 +26,17 @@ from fastcore import test as ft
 from causalcine_nb.checkpoint import read_checkpoint
 from causalcine_nb.dmd import dmd_main
 from causalcine_nb.training import load_model
+from launch2 import accelerate_2proc
 
-ROOT = Path(__file__).resolve().parents[1]
 COMMON = ["--stage", "dmd", "--teacher", "random", "--preset", "toy", "--num-films", "4", "--num-chunks", "2",
           "--critic-steps", "1", "--save-every", "1", "--log-every", "1"]
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
-
-
 def _launch(args: list[str], timeout: int = 240) -> dict:
     "Two CPU processes through accelerate launch with the shipped config; returns the JSON summary, fails with the output."
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(ROOT / "scripts/accelerate/cpu_2proc.yaml"),
-           "--main_process_port", str(_port()), str(ROOT / "scripts/distill.py"), *args]
-    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    assert r.returncode == 0, f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
-    ft.test_eq(r.stdout.count('"processes"'), 1)                               # one summary, from the main process
-    return json.loads(r.stdout[r.stdout.index("{"):r.stdout.rindex("}") + 1])
+    out = accelerate_2proc("distill.py", args, timeout)
+    ft.test_eq(out.count('"processes"'), 1)                               # one summary, from the main process
+    return json.loads(out[out.index("{"):out.rindex("}") + 1])
 
 
 def _max_diff(a: dict, b: dict, prefix: str) -> float:

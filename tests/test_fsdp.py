@@ -9,7 +9,7 @@ What is checked: with the same global batch (2 micro-batches of 1 film), one pro
 processes, and two FSDP2 processes that stop after one step and resume write the same checkpoint (weights, EMA,
 optimizer state, RNG) up to float round-off, and the log holds the global-batch loss once per step.
 """
-import csv, os, socket, subprocess, sys
+import csv
 from pathlib import Path
 
 import pytest
@@ -18,25 +18,15 @@ from fastcore import test as ft
 
 from causalcine_nb.checkpoint import read_checkpoint
 from causalcine_nb.training import train_main
+from launch2 import accelerate_2proc
 
-ROOT = Path(__file__).resolve().parents[1]
 COMMON = ["--preset", "toy", "--batch-size", "1", "--num-films", "4", "--save-every", "1", "--log-every", "1",
           "--max-latent-frames", "9", "--warmup-steps", "1", "--p-uncond", "0.5", "--lr", "1e-2"]
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
-
-
 def _launch(args: list[str], timeout: int = 240) -> str:
     "Two CPU processes through accelerate launch with the shipped config; returns the output, fails with it."
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(ROOT / "scripts/accelerate/cpu_2proc.yaml"),
-           "--main_process_port", str(_port()), str(ROOT / "scripts/train.py"), *args]
-    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-    assert r.returncode == 0, f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-6000:]}"
-    return r.stdout
+    return accelerate_2proc("train.py", args, timeout)
 
 
 def _same_checkpoint(a: Path, b: Path, eps: float = 1e-5) -> None:
