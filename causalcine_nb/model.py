@@ -295,7 +295,7 @@ class Head(nn.Module):
         shift, scale = (self.modulation.float() + e.float().unsqueeze(2)).unsqueeze(2).unbind(3)
         return self.head(_modulate(self.norm(x), shift, scale).type_as(x))
 
-# %% ../nbs/05_model.ipynb #22f8707b
+# %% ../nbs/05_model.ipynb #fde71543
 def _fp32_mlp(seq: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
     "Run a Linear/activation stack in float32 whatever the weights' dtype (Wan keeps the time path in fp32)."
     for m in seq:
@@ -434,17 +434,21 @@ class CausalWanDiT(nn.Module):
         return mask
 
     # ---- forward ---------------------------------------------------------------------------------------------
-    def forward(self, x: torch.Tensor, t, context: torch.Tensor, *, frame_pos=None, frame_prompt=None,
-                attn_mask=None) -> torch.Tensor:
-        "Velocity `[B, out_dim, F, H, W]` for latents `x`, timesteps `t` (`[B]` or `[B, F]`) and text `context`."
+    def prepare(self, x: torch.Tensor, t, context: torch.Tensor, *, frame_pos=None, frame_prompt=None, attn_mask=None):
+        "Checked inputs of the blocks: tokens `h`, `grid`, time embeddings `e, e0`, frame prompts, text, positions, mask."
         self._check_x(x)
         B = x.shape[0]
         h, grid = self.patchify(x)
         e, e0 = self.time_embed(t, B, grid[0])
         fp = self._check_context(context, frame_prompt, B, grid[0])
-        ctx = self.embed_text(context)
-        pos = self.positions(frame_pos, grid, B)
-        mask = self._check_mask(attn_mask, h.shape[1])
+        return (h, grid, e, e0, fp, self.embed_text(context), self.positions(frame_pos, grid, B),
+                self._check_mask(attn_mask, h.shape[1]))
+
+    def forward(self, x: torch.Tensor, t, context: torch.Tensor, *, frame_pos=None, frame_prompt=None,
+                attn_mask=None) -> torch.Tensor:
+        "Velocity `[B, out_dim, F, H, W]` for latents `x`, timesteps `t` (`[B]` or `[B, F]`) and text `context`."
+        h, grid, e, e0, fp, ctx, pos, mask = self.prepare(x, t, context, frame_pos=frame_pos, frame_prompt=frame_prompt,
+                                                          attn_mask=attn_mask)
         for block in self.blocks:
             if self.gradient_checkpointing and torch.is_grad_enabled():
                 h = checkpoint(block, h, e0, pos, ctx, mask=mask, frame_prompt=fp, use_reentrant=False)

@@ -258,7 +258,7 @@ class UlyssesAttention(_HeadSplit):
             out = attn.attend(Q, K, V, pos, pos, inner)
         return self.gather(out)
 
-# %% ../nbs/30_sequence_parallel.ipynb #957f0200
+# %% ../nbs/30_sequence_parallel.ipynb #979d4fe8
 def patch_tokens(model: CausalWanDiT, y: torch.Tensor) -> torch.Tensor:
     "Inverse of `model.unpatchify`: `[B, out_dim, F, H, W]` -> head-output tokens `[B, N, out_dim*pt*ph*pw]`."
     pt, ph, pw = model.config.patch_size
@@ -271,14 +271,8 @@ def sp_forward(model: CausalWanDiT, x: torch.Tensor, t, context: torch.Tensor, *
     """`model(x, t, context, ...)` with the tokens split over `group` (Ulysses). Returns the velocity `[B, C, F, H, W]`
     (`gather=True`, on every rank) or `(local head tokens [B, n, C*patch], TokenShard)`."""
     P, r = group_world(group)
-    model._check_x(x)
-    B = x.shape[0]
-    h, grid = model.patchify(x)
-    e, e0 = model.time_embed(t, B, grid[0])
-    fp = model._check_context(context, frame_prompt, B, grid[0])
-    ctx = model.embed_text(context)
-    pos = model.positions(frame_pos, grid, B)
-    mask = model._check_mask(attn_mask, h.shape[1])
+    h, grid, e, e0, fp, ctx, pos, mask = model.prepare(x, t, context, frame_pos=frame_pos, frame_prompt=frame_prompt,
+                                                       attn_mask=attn_mask)
     shard = TokenShard(h.shape[1], grid[1] * grid[2], P, r)
     proc = UlyssesAttention(mask, pos, group)
     hl, posl = shard.take(h), shard.take(pos, -2)
