@@ -20,10 +20,11 @@ from .core import CausalCineError, ShotScript, load_script, save_script, write_j
 from .shotworld import ShotWorldConfig, make_script, render_script
 
 # %% auto #0
-__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MODELS', 'match_films', 'PaperBackbones',
-           'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main', 'RunConfig', 'FilmMaker',
-           'run_benchmark', 'benchmark_tables', 'write_gallery', 'benchmark_main', 'single_shot_pool',
-           'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model']
+__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MODELS', 'DRAWING_PROBE_SEED', 'match_films',
+           'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main', 'RunConfig',
+           'FilmMaker', 'run_benchmark', 'benchmark_tables', 'write_gallery', 'benchmark_main', 'single_shot_pool',
+           'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model', 'drawing_probe_scripts',
+           'model_drawer', 'rendered_drawer', 'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -480,3 +481,108 @@ def tune_reproduction_model(name: str, out_dir="runs/repro", steps: int = 300, n
     torch.manual_seed(seed)
     if name == "joint_bidirectional": return train_joint_bidirectional(cfg, pool, progress=progress)
     return train(cfg, pool, progress=progress)
+
+# %% ../nbs/22_evaluate.ipynb #27e604d7
+DRAWING_PROBE_SEED = 10_000     # random_shot_script seeds the probe scans (the judge trains on seeds below 1000)
+
+def drawing_probe_scripts(num_clips: int = 16, seed: int = DRAWING_PROBE_SEED, num_frames: int = 9) -> list[ShotScript]:
+    "`num_clips` one-shot scripts with at least one character, framed as a close-up or medium shot."
+    from causalcine_nb.judges import random_shot_script, _caption_chars
+    if num_clips < 1: raise CausalCineError(f"num_clips must be >= 1, got {num_clips}")
+    out, s = [], seed
+    while len(out) < num_clips:
+        sc = random_shot_script(s, num_frames); s += 1
+        if _caption_chars(sc.shots[0].caption) and not sc.shots[0].caption.startswith("wide"): out.append(sc)
+    return out
+
+def model_drawer(model, sampler: str = "bidirectional", steps: int = 20, guidance: float = 3.0, shift: float = 3.0, seed: int = 0):
+    "A drawer for `drawing_probe`: samples each clip with `model` (clip i with seed `seed + i`)."
+    from causalcine_nb.sampling import sample_film
+    count = iter(range(1 << 30))
+    def draw(script):
+        with torch.no_grad():
+            return sample_film(model, script, sampler=sampler, steps=steps, guidance=guidance, shift=shift,
+                               seed=seed + next(count), progress=False)
+    return draw
+
+def rendered_drawer(script):
+    "The ceiling drawer: the rendered clip itself."
+    from causalcine_nb.chunks import crop_to_chunks
+    script = crop_to_chunks(script, 3)
+    return render_script(script), script
+
+def _clip_reading(frames, script, judge) -> dict:
+    from causalcine_nb.judges import read_film, _caption_chars
+    r = read_film(frames, script, judge)[0]
+    want = sorted(_caption_chars(script.shots[0].caption))
+    return {"present": float(np.mean([c in r["characters"] for c, _ in want])),
+            "shape": float(np.mean([r["characters"].get(c, {}).get("shape") == sh for c, sh in want])),
+            "place": float(r["place"] in script.shots[0].caption)}
+
+def drawing_probe(draw, scripts: Sequence[ShotScript], judge=None, reference=rendered_drawer, progress: bool = True) -> dict:
+    "Judge what `draw` makes of each one-shot script: mean `present`, `shape`, `place` rates, the same for `reference`, and the clips."
+    from causalcine_nb.judges import load_judge
+    judge = judge or load_judge()
+    clips = []
+    for sc in tqdm(scripts, desc="drawing probe", disable=not progress, leave=False):
+        frames, made = draw(sc)
+        ref_frames, _ = reference(made) if reference is not None else (None, None)
+        clips.append({"caption": made.shots[0].caption, **_clip_reading(frames, made, judge),
+                      "reference": _clip_reading(ref_frames, made, judge) if reference is not None else None,
+                      "frame": frames[len(frames) // 2], "reference_frame": None if ref_frames is None else ref_frames[len(ref_frames) // 2]})
+    keys = ("present", "shape", "place")
+    out = {k: float(np.mean([c[k] for c in clips])) for k in keys}
+    if reference is not None: out["reference"] = {k: float(np.mean([c["reference"][k] for c in clips])) for k in keys}
+    return {**out, "num_clips": len(clips), "judge": judge.label, "clips": clips}
+
+def plot_drawing_probe(result: dict, num: int = 8, title: str = ""):
+    "The middle frame of the first `num` clips (top) above the reference's (bottom), captioned with what the judge read."
+    import matplotlib.pyplot as plt
+    clips = result["clips"][:num]; ref = clips[0]["reference_frame"] is not None
+    fig, ax = plt.subplots(1 + ref, len(clips), figsize=(1.7 * len(clips), 2.0 * (1 + ref)), squeeze=False)
+    for j, c in enumerate(clips):
+        ax[0, j].imshow(c["frame"]); ax[0, j].set_title(c["caption"].replace(" of the ", "\n").split(" in the ")[0] +
+                                                       f"\nseen {c['present']:.0f} shape {c['shape']:.0f}", fontsize=6)
+        if ref: ax[1, j].imshow(c["reference_frame"])
+    for a in ax.flat: a.axis("off")
+    fig.suptitle(title or f"drawing probe: present {result['present']:.2f}, shape {result['shape']:.2f}", fontsize=9)
+    return fig
+
+# %% ../nbs/22_evaluate.ipynb #28465266
+def drawing_probe_main(argv: list[str] | None = None) -> int:
+    "`causalcine probe-drawing --checkpoint C [--num-clips 16] [--sampler bidirectional|causal] [--figure F.png] [--json R.json]`"
+    p = argparse.ArgumentParser(prog="causalcine probe-drawing", description="Does a model draw the characters it is "
+                                "asked for? One-shot clips judged for character presence and shape, against the rendered clips.")
+    p.add_argument("--checkpoint", required=True, help="causalcine-nb checkpoint (stage 0 or causal)")
+    p.add_argument("--num-clips", type=int, default=16, help="one-shot clips (default 16)")
+    p.add_argument("--sampler", default=None, help="bidirectional | causal (default: the checkpoint's training stage)")
+    p.add_argument("--steps", type=int, default=20, help="Euler steps (default 20)")
+    p.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="sampling seed of the first clip (default 0)")
+    p.add_argument("--figure", default=None, help="write the clips figure here (.png)")
+    p.add_argument("--json", default=None, help="write the rates here (.json)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    a = p.parse_args(argv)
+    try:
+        from causalcine_nb.checkpoint import read_checkpoint
+        from causalcine_nb.training import load_model
+        if not Path(a.checkpoint).exists(): raise CausalCineError(f"checkpoint {a.checkpoint} not found; pass a model.safetensors written by training")
+        if a.threads: torch.set_num_threads(a.threads)
+        stage = read_checkpoint(a.checkpoint)[1].get("extra", {}).get("train", {}).get("stage", "causal")
+        sampler = a.sampler or ("bidirectional" if stage == "bidirectional" else "causal")
+        if sampler not in ("bidirectional", "causal"): raise CausalCineError(f"--sampler must be bidirectional or causal, got {sampler!r}")
+        t0 = time.time()
+        res = drawing_probe(model_drawer(load_model(a.checkpoint), sampler, a.steps, a.guidance, seed=a.seed),
+                            drawing_probe_scripts(a.num_clips))
+    except CausalCineError as e:
+        return _error(p.prog, e)
+    rates = {k: res[k] for k in ("present", "shape", "place", "reference", "num_clips", "judge")}
+    print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}), {res['num_clips']} clips: "
+          f"character present {res['present']:.3f}, right shape {res['shape']:.3f}, right place {res['place']:.3f} "
+          f"(rendered clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}) "
+          f"in {time.time() - t0:.0f} s")
+    if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance, **rates})
+    if a.figure:
+        import matplotlib; matplotlib.use("Agg")
+        plot_drawing_probe(res).savefig(a.figure, dpi=90, bbox_inches="tight")
+    return 0
