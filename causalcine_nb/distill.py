@@ -30,7 +30,7 @@ __all__ = ['DISTILL_STAGES', 'DISTILL_PRESETS', 'LOG_FIELDS', 'DistillConfig', '
            'ode_loss', 'consistency_target', 'consistency_loss', 'student_extra', 'ema_update', 'distill', 'psnr',
            'detail', 'compare_students', 'teacher_forced_fidelity', 'distill_main']
 
-# %% ../nbs/14_distill_init.ipynb #9224625c
+# %% ../nbs/14_distill_init.ipynb #caaa560a
 DISTILL_STAGES = ("ode-pairs", "ode", "consistency")
 DISTILL_PRESETS = {
     "toy": dict(preset="toy", shift=3.0, teacher_guidance=3.0, batch_size=4, lr=1e-4, max_latent_frames=24,
@@ -61,10 +61,10 @@ class DistillConfig:
     memory_window: int = -1           # W in chunks (-1 = the teacher's window, same number of frames)
     memory_top_k: int = -1            # k routed frames (-1 = the teacher's)
     steps: int = 300                  # optimisation steps
-    batch_size: int = 4
-    lr: float = 1e-4
-    warmup_steps: int = 20
-    grad_clip: float = 1.0
+    batch_size: int = 4               # films per step
+    lr: float = 1e-4                  # AdamW learning rate of the student
+    warmup_steps: int = 20            # linear lr warm-up
+    grad_clip: float = 1.0            # clip the global gradient norm to this (0 = no clipping)
     ema_decay: float = 0.99           # EMA of the student weights: what model.safetensors ships
     target_decay: float = 0.95        # consistency: EMA rate of the target network phi^-
     num_films: int = 64               # ShotWorld films (pairs, consistency data)
@@ -73,11 +73,11 @@ class DistillConfig:
     pair_batch: int = 4               # ode-pairs: films integrated together
     data_seed: int = 1000             # ShotWorld seed of the films (the teacher's training pool by default)
     pool_cache: str = "runs/cache"    # encoded-pool cache ("" = none)
-    seed: int = 0
-    log_every: int = 10
-    save_every: int = 100
+    seed: int = 0                     # seeds the student, the batches and the noise
+    log_every: int = 10               # write the mean loss to log.csv every this many steps
+    save_every: int = 100             # write checkpoint.safetensors + model.safetensors (atomically) every this many steps
     mixed_precision: str = "no"       # no | bf16 | fp16
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool = False  # recompute each DiT block in backward (saves memory on GPUs)
 
     def __post_init__(self):
         if self.stage not in DISTILL_STAGES:
@@ -538,17 +538,19 @@ def teacher_forced_fidelity(models: dict, films: dict, text_encoder, chunk_frame
     return {n: {"mse": v / count, "psnr": 10 * math.log10(peak ** 2 / max(v / count, 1e-20)), "steps": models[n][1],
                 "guidance": models[n][2]} for n, v in se.items()}
 
-# %% ../nbs/14_distill_init.ipynb #2f5a8303
+# %% ../nbs/14_distill_init.ipynb #2a7be399
 def _config_parser(prog: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Few-step student initialisation: causal ODE pairs and distillation, "
                                 "causal consistency distillation; --stage dmd runs causalcine_nb.dmd; --stage compare "
                                 "measures students against the teacher.", argument_default=argparse.SUPPRESS)
     p.add_argument("--stage", choices=list(DISTILL_STAGES) + ["dmd", "compare"],
                    help="ode-pairs | ode | consistency (this module), dmd (causalcine_nb.dmd), compare (default ode)")
+    from fastcore.docments import docments
+    docs = docments(DistillConfig)   # each flag's help is the comment beside its field
     for fl in fields(DistillConfig):
         name = "--" + fl.name.replace("_", "-")
         if fl.name == "stage": continue
-        hlp = f"(default {fl.default!r}, or the preset's)"
+        hlp = (f"{docs[fl.name]} " if docs.get(fl.name) else "").replace("%", "%%") + f"(default {fl.default!r}, or the preset's)"
         if fl.type in ("bool", bool): p.add_argument(name, action=argparse.BooleanOptionalAction, help=hlp)
         else: p.add_argument(name, type=type(fl.default), help=hlp)
     return p

@@ -23,10 +23,10 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_che
 
 # %% auto #0
 __all__ = ['KINDS', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'teacher_forcing_loss', 'LatentFilmPool',
-           'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'full_state', 'load_full_state',
-           'swapped_params', 'train', 'config_parser', 'train_main']
+           'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor', 'full_state',
+           'load_full_state', 'swapped_params', 'train', 'config_parser', 'train_main']
 
-# %% ../nbs/08_training.ipynb #bc589fb0
+# %% ../nbs/08_training.ipynb #f6f394b6
 @dataclass
 class TrainConfig:
     "Everything a training run needs; each field is a `--flag` of `scripts/train.py`."
@@ -35,15 +35,16 @@ class TrainConfig:
     out: str = "runs/toy-causal"      # run folder: checkpoint.safetensors, model.safetensors, log.csv, loss.png
     init: str = ""                    # weights to start from (e.g. the stage-0 model.safetensors)
     resume: bool = False              # continue from out/checkpoint.safetensors (optimizer, step, RNG)
-    steps: int = 1500
-    batch_size: int = 4
-    lr: float = 3e-4
-    weight_decay: float = 0.0
-    warmup_steps: int = 50
-    grad_clip: float = 1.0
+    steps: int = 1500                 # optimizer steps in total (a resumed run continues up to this count)
+    batch_size: int = 4               # films (stage 1) or clips (stage 0) per micro-batch and process
+    lr: float = 3e-4                  # peak AdamW learning rate (betas 0.9, 0.99)
+    weight_decay: float = 0.0         # AdamW weight decay
+    warmup_steps: int = 50            # linear lr warm-up from lr/warmup_steps
+    cooldown_steps: int = 0           # WSD schedule: the last cooldown_steps of the run decay the lr linearly to 0 (0 = constant)
+    grad_clip: float = 1.0            # clip the global gradient norm to this (0 = no clipping)
     ema_decay: float = 0.995          # EMA of the weights, used for sampling and shipped in model.safetensors
     sigma_dist: str = "logit_normal"  # training noise levels (SD3/Wan practice), warped by sigma_shift
-    sigma_shift: float = 1.0
+    sigma_shift: float = 1.0          # Wan timestep shift applied to the training noise levels (1 = none)
     p_uncond: float = 0.1             # caption dropout for classifier-free guidance
     chunk_frames: int = 3             # latent frames per AR chunk (f)
     max_latent_frames: int = 24       # stage 1: films cropped to at most this many latent frames (whole chunks)
@@ -55,9 +56,9 @@ class TrainConfig:
     num_films: int = 600              # ShotWorld training films (procedural pool)
     pool_cache: str = "runs/cache"    # where the encoded pool is cached ("" = no cache)
     data_seed: int = 1000             # ShotWorld seed of the training pool (evaluation uses other seeds)
-    seed: int = 0
-    log_every: int = 10
-    save_every: int = 250
+    seed: int = 0                     # seeds the model init, the batches, the noise and caption dropout
+    log_every: int = 10               # write the mean loss to log.csv every this many steps
+    save_every: int = 250             # write checkpoint.safetensors + model.safetensors (atomically) every this many steps
     mixed_precision: str = "no"       # "no" | "bf16" (GPU)
     gradient_checkpointing: bool = False  # recompute each DiT block in backward (FSDP configs do it with fsdp_activation_checkpointing)
     grad_accum: int = 1               # micro-batches of batch_size per process and optimizer step
@@ -78,6 +79,9 @@ class TrainConfig:
             raise CausalCineError(f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}")
         if isinstance(self.grad_accum, bool) or not isinstance(self.grad_accum, int) or self.grad_accum < 1:
             raise CausalCineError(f"grad_accum must be an integer >= 1 (micro-batches per optimizer step), got {self.grad_accum!r}")
+        if not 0 <= self.cooldown_steps <= self.steps:
+            raise CausalCineError(f"cooldown_steps={self.cooldown_steps} must lie in [0, steps={self.steps}]: it counts the last "
+                                  "steps of the run, over which the lr decays to 0")
 
     @property
     def window(self) -> int | None: return None if self.window_chunks < 0 else self.window_chunks
@@ -227,7 +231,15 @@ def load_model(path: str | os.PathLike, device="cpu", use_ema: bool = True) -> C
     load_weights(path, model, use_ema=use_ema)
     return model.to(device).eval()
 
-# %% ../nbs/08_training.ipynb #9dc3edec
+# %% ../nbs/08_training.ipynb #817ebd8b
+def lr_factor(step: int, steps: int, warmup_steps: int = 0, cooldown_steps: int = 0) -> float:
+    "Multiplier of the base lr at optimizer step `step` (0-based) of a `steps`-step run: warm-up, constant, linear cooldown to 0."
+    f = min(1.0, (step + 1) / max(1, warmup_steps))
+    if cooldown_steps > 0 and step >= steps - cooldown_steps:
+        f = min(f, (steps - step) / cooldown_steps)   # 1 at the first cooldown step, 1/cooldown at the last
+    return f
+
+# %% ../nbs/08_training.ipynb #11b53807
 def _ema_update(ema, model: torch.nn.Module, decay: float) -> None:
     "`ema` (a module, or a list of tensors shaped like `model`'s local parameters) <- decay * ema + (1 - decay) * model."
     with torch.no_grad():
@@ -307,7 +319,7 @@ def _restore_rng(tensors: dict, meta: dict, acc) -> None:
     key = f"rng.cuda.{meta.get('extra', {}).get('rng_device', 0)}"
     if acc.device.type == "cuda" and key in tensors: torch.cuda.set_rng_state(tensors[key], acc.device)
 
-# %% ../nbs/08_training.ipynb #82b1e578
+# %% ../nbs/08_training.ipynb #8bd1e312
 def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=None, progress: bool = True) -> dict:
     "Run (or resume) a training stage, on one process or under `accelerate launch` (DDP / FSDP); returns a summary dict."
     from accelerate import Accelerator
@@ -357,7 +369,7 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
         for blk in model.blocks: fully_shard(blk)
         fully_shard(model)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg.steps, cfg.warmup_steps, cfg.cooldown_steps))
     if pool is None:
         with acc.main_process_first():   # the main process renders and caches the pool, the others load the cache
             pool = LatentFilmPool.shotworld(cfg.num_films, cfg.data_seed, chunk_frames=cfg.chunk_frames,
@@ -440,14 +452,16 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
             "seconds": time.time() - t0, "checkpoint": str(ckpt), "weights": str(weights), "log": str(log_csv),
             "processes": world, "grad_accum": cfg.grad_accum, "global_batch": cfg.batch_size * cfg.grad_accum * world}
 
-# %% ../nbs/08_training.ipynb #205918d4
+# %% ../nbs/08_training.ipynb #b08aa26b
 def config_parser(cls=TrainConfig, description: str = "") -> argparse.ArgumentParser:
-    "An argparse parser with one `--flag` per dataclass field (hyphenated), defaults from the dataclass."
+    "An argparse parser with one `--flag` per dataclass field (hyphenated), defaults from the dataclass, help from its comments."
+    from fastcore.docments import docments
+    docs = docments(cls)   # the help of each flag is the comment beside its field
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for fl in fields(cls):
-        name = "--" + fl.name.replace("_", "-")
-        if fl.type in ("bool", bool): p.add_argument(name, action=argparse.BooleanOptionalAction, default=fl.default)
-        else: p.add_argument(name, type=type(fl.default), default=fl.default)
+        name, doc = "--" + fl.name.replace("_", "-"), (docs.get(fl.name) or " ").replace("%", "%%")
+        if fl.type in ("bool", bool): p.add_argument(name, action=argparse.BooleanOptionalAction, default=fl.default, help=doc)
+        else: p.add_argument(name, type=type(fl.default), default=fl.default, help=doc)
     return p
 
 def train_main(argv: list[str] | None = None) -> int:
