@@ -24,7 +24,8 @@ __all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MOD
            'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main', 'RunConfig',
            'FilmMaker', 'run_benchmark', 'benchmark_tables', 'write_gallery', 'benchmark_main', 'single_shot_pool',
            'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model', 'drawing_probe_scripts',
-           'model_drawer', 'rendered_drawer', 'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main']
+           'model_drawer', 'rendered_drawer', 'codec_drawer', 'drawing_probe', 'plot_drawing_probe',
+           'drawing_probe_main']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -482,7 +483,7 @@ def tune_reproduction_model(name: str, out_dir="runs/repro", steps: int = 300, n
     if name == "joint_bidirectional": return train_joint_bidirectional(cfg, pool, progress=progress)
     return train(cfg, pool, progress=progress)
 
-# %% ../nbs/22_evaluate.ipynb #27e604d7
+# %% ../nbs/22_evaluate.ipynb #f0f9f2c6
 DRAWING_PROBE_SEED = 10_000     # random_shot_script seeds the probe scans (the judge trains on seeds below 1000)
 
 def drawing_probe_scripts(num_clips: int = 16, seed: int = DRAWING_PROBE_SEED, num_frames: int = 9) -> list[ShotScript]:
@@ -510,6 +511,15 @@ def rendered_drawer(script):
     from causalcine_nb.chunks import crop_to_chunks
     script = crop_to_chunks(script, 3)
     return render_script(script), script
+
+def codec_drawer(codec=None):
+    "The latent ceiling: the rendered clip sent through the codec and back (all a latent model could ever show)."
+    from causalcine_nb.codecs import ShotWorldCodec
+    codec = codec or ShotWorldCodec.default()
+    def draw(script):
+        frames, script = rendered_drawer(script)
+        return codec.decode_frames(codec.encode_frames(frames)), script
+    return draw
 
 def _clip_reading(frames, script, judge) -> dict:
     from causalcine_nb.judges import read_film, _caption_chars
