@@ -558,7 +558,7 @@ def plot_drawing_probe(result: dict, num: int = 8, title: str = ""):
     fig.suptitle(title or f"drawing probe: present {result['present']:.2f}, shape {result['shape']:.2f}", fontsize=9)
     return fig
 
-# %% ../nbs/22_evaluate.ipynb #28465266
+# %% ../nbs/22_evaluate.ipynb #0670ca8c
 def drawing_probe_main(argv: list[str] | None = None) -> int:
     "`causalcine probe-drawing --checkpoint C [--num-clips 16] [--sampler bidirectional|causal] [--figure F.png] [--json R.json]`"
     p = argparse.ArgumentParser(prog="causalcine probe-drawing", description="Does a model draw the characters it is "
@@ -572,6 +572,9 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--figure", default=None, help="write the clips figure here (.png)")
     p.add_argument("--json", default=None, help="write the rates here (.json)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    p.add_argument("--reference", default="rendered", choices=["rendered", "codec"],
+                   help="what the model is compared with: the rendered clips (judge ceiling) or the rendered clips through "
+                        "the ShotWorld codec and back (latent ceiling) (default rendered)")
     a = p.parse_args(argv)
     try:
         from causalcine_nb.checkpoint import read_checkpoint
@@ -583,15 +586,16 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         if sampler not in ("bidirectional", "causal"): raise CausalCineError(f"--sampler must be bidirectional or causal, got {sampler!r}")
         t0 = time.time()
         res = drawing_probe(model_drawer(load_model(a.checkpoint), sampler, a.steps, a.guidance, seed=a.seed),
-                            drawing_probe_scripts(a.num_clips))
+                            drawing_probe_scripts(a.num_clips), reference=codec_drawer() if a.reference == "codec" else rendered_drawer)
     except CausalCineError as e:
         return _error(p.prog, e)
     rates = {k: res[k] for k in ("present", "shape", "place", "reference", "num_clips", "judge")}
     print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}), {res['num_clips']} clips: "
           f"character present {res['present']:.3f}, right shape {res['shape']:.3f}, right place {res['place']:.3f} "
-          f"(rendered clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}) "
+          f"({a.reference} clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}) "
           f"in {time.time() - t0:.0f} s")
-    if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance, **rates})
+    if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance,
+                                   "reference_drawer": a.reference, **rates})
     if a.figure:
         import matplotlib; matplotlib.use("Agg")
         plot_drawing_probe(res).savefig(a.figure, dpi=90, bbox_inches="tight")
