@@ -16,7 +16,7 @@ from .flow import sampling_sigmas, euler_step, cfg as guide
 
 # %% auto #0
 __all__ = ['prefix_mask', 'sample_causal_reference', 'sample_bidirectional', 'denoising_trajectory', 'plot_denoising_trajectory',
-           'sample_film', 'sample_main']
+           'x0_noise_leakage', 'sample_film', 'sample_main']
 
 # %% ../nbs/09_sampling.ipynb #1d631b91
 def _tokens_per_frame(model, h: int, w: int) -> int:
@@ -120,7 +120,23 @@ def plot_denoising_trajectory(trajs: list, columns: int = 6, frame: int | None =
     fig.tight_layout()
     return fig
 
-# %% ../nbs/09_sampling.ipynb #47efdc3d
+# %% ../nbs/09_sampling.ipynb #91e864be
+@torch.no_grad()
+def x0_noise_leakage(model, captions: list, sigma: float = 1.0, text_encoder=None, num_frames: int = 3,
+                     latent_hw=(8, 8), seed: int = 0) -> float:
+    "Half the mean squared difference of the x0 guesses from two independent noises at `sigma` (no guidance)."
+    from causalcine_nb.text import ShotWorldTextEncoder
+    text_encoder = text_encoder or ShotWorldTextEncoder(text_dim=model.config.text_dim)
+    dev = next(model.parameters()).device
+    ctx = text_encoder.encode(list(captions)).to(dev)
+    g = make_generator(seed, dev)
+    shape = (len(captions), model.config.out_dim, num_frames, *latent_hw)
+    x1, x2 = torch.randn(shape, generator=g, device=dev), torch.randn(shape, generator=g, device=dev)
+    t = torch.full((len(captions),), 1000.0 * sigma, device=dev)
+    a, b = x1 - sigma * model(x1, t, ctx), x2 - sigma * model(x2, t, ctx)
+    return float(((a - b) ** 2).mean() / 2)
+
+# %% ../nbs/09_sampling.ipynb #a5086f91
 def sample_film(model, script, codec=None, text_encoder=None, sampler: str = "causal", chunk_frames: int = 3,
                 steps: int = 20, shift: float = 3.0, guidance: float = 3.0, seed: int = 0, progress: bool = True):
     "Generate the film of a ShotWorld `script` with `model`: returns (uint8 frames `[T, H, W, 3]`, the generated script)."
