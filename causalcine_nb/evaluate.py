@@ -20,12 +20,12 @@ from .core import CausalCineError, ShotScript, load_script, save_script, write_j
 from .shotworld import ShotWorldConfig, make_script, render_script
 
 # %% auto #0
-__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MODELS', 'DRAWING_PROBE_SEED', 'match_films',
-           'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main', 'RunConfig',
-           'FilmMaker', 'run_benchmark', 'benchmark_tables', 'write_gallery', 'benchmark_main', 'single_shot_pool',
-           'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model', 'drawing_probe_scripts',
-           'model_drawer', 'rendered_drawer', 'codec_drawer', 'drawing_probe', 'plot_drawing_probe',
-           'drawing_probe_main']
+__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MODELS', 'DRAWING_PROBE_SEED', 'WORD_PROBE_KINDS',
+           'match_films', 'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main',
+           'RunConfig', 'FilmMaker', 'run_benchmark', 'benchmark_tables', 'write_gallery', 'benchmark_main',
+           'single_shot_pool', 'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model',
+           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'drawing_probe',
+           'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -558,7 +558,7 @@ def plot_drawing_probe(result: dict, num: int = 8, title: str = ""):
     fig.suptitle(title or f"drawing probe: present {result['present']:.2f}, shape {result['shape']:.2f}", fontsize=9)
     return fig
 
-# %% ../nbs/22_evaluate.ipynb #0670ca8c
+# %% ../nbs/22_evaluate.ipynb #2228e75c
 def drawing_probe_main(argv: list[str] | None = None) -> int:
     "`causalcine probe-drawing --checkpoint C [--num-clips 16] [--sampler bidirectional|causal] [--figure F.png] [--json R.json]`"
     p = argparse.ArgumentParser(prog="causalcine probe-drawing", description="Does a model draw the characters it is "
@@ -575,6 +575,8 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", default="rendered", choices=["rendered", "codec"],
                    help="what the model is compared with: the rendered clips (judge ceiling) or the rendered clips through "
                         "the ShotWorld codec and back (latent ceiling) (default rendered)")
+    p.add_argument("--word-probe", type=int, default=0, help="also run the word probe (denoising-loss classifier of the shape, "
+                   "colour and place words) on this many one-character clips (default 0: off)")
     a = p.parse_args(argv)
     try:
         from causalcine_nb.checkpoint import read_checkpoint
@@ -585,18 +587,87 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         sampler = a.sampler or ("bidirectional" if stage == "bidirectional" else "causal")
         if sampler not in ("bidirectional", "causal"): raise CausalCineError(f"--sampler must be bidirectional or causal, got {sampler!r}")
         t0 = time.time()
-        res = drawing_probe(model_drawer(load_model(a.checkpoint), sampler, a.steps, a.guidance, seed=a.seed),
+        model = load_model(a.checkpoint)
+        res = drawing_probe(model_drawer(model, sampler, a.steps, a.guidance, seed=a.seed),
                             drawing_probe_scripts(a.num_clips), reference=codec_drawer() if a.reference == "codec" else rendered_drawer)
+        words = {k: word_probe(model, k, word_probe_scripts(a.word_probe), seed=a.seed) for k in WORD_PROBE_KINDS} if a.word_probe > 0 else {}
     except CausalCineError as e:
         return _error(p.prog, e)
     rates = {k: res[k] for k in ("present", "shape", "place", "reference", "num_clips", "judge")}
+    if words:
+        rates["word_probe"] = {k: {"accuracy": w["accuracy"], "chance": w["chance"], "num_clips": w["num_clips"]} for k, w in words.items()}
     print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}), {res['num_clips']} clips: "
           f"character present {res['present']:.3f}, right shape {res['shape']:.3f}, right place {res['place']:.3f} "
           f"({a.reference} clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}) "
           f"in {time.time() - t0:.0f} s")
+    if words: print(f"word probe on {a.word_probe} one-character clips (accuracy, chance): " +
+                    ", ".join(f"{k} {w['accuracy']:.3f} ({w['chance']:.3f})" for k, w in words.items()))
     if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance,
                                    "reference_drawer": a.reference, **rates})
     if a.figure:
         import matplotlib; matplotlib.use("Agg")
         plot_drawing_probe(res).savefig(a.figure, dpi=90, bbox_inches="tight")
     return 0
+
+# %% ../nbs/22_evaluate.ipynb #f3246869
+WORD_PROBE_KINDS = ("shape", "colour", "place")
+
+def word_probe_scripts(num_clips: int = 16, seed: int = DRAWING_PROBE_SEED, num_frames: int = 9) -> list[ShotScript]:
+    "`num_clips` one-shot close-up or medium-shot scripts with exactly one character (so the word to swap is unambiguous)."
+    from causalcine_nb.judges import random_shot_script, _caption_chars
+    if num_clips < 1: raise CausalCineError(f"num_clips must be >= 1, got {num_clips}")
+    out, s = [], seed
+    while len(out) < num_clips:
+        sc = random_shot_script(s, num_frames); s += 1
+        if len(_caption_chars(sc.shots[0].caption)) == 1 and not sc.shots[0].caption.startswith("wide"): out.append(sc)
+    return out
+
+def swap_word(caption: str, kind: str, word: str) -> str:
+    "`caption` with its `kind` slot (the one character's shape or colour, or the place) set to `word`."
+    from causalcine_nb.shotworld import VOCAB, make_caption, parse_caption
+    if kind not in WORD_PROBE_KINDS: raise CausalCineError(f"unknown word kind {kind!r}; choose one of {', '.join(WORD_PROBE_KINDS)}")
+    if word not in VOCAB[kind]: raise CausalCineError(f"unknown {kind} {word!r}; known: {', '.join(VOCAB[kind])}")
+    p = parse_caption(caption)
+    chars = list(p["characters"])
+    if kind != "place":
+        if len(chars) != 1: raise CausalCineError(f"swapping a {kind} needs a caption with exactly one character, got {len(chars)}: {caption!r}")
+        chars = [(word, chars[0][1]) if kind == "colour" else (chars[0][0], word)]
+    return make_caption(p["framing"], chars, word if kind == "place" else p["place"], p["motion"], attributes=p["attributes"])
+
+def word_probe(model, kind: str = "shape", scripts: Sequence[ShotScript] | None = None, sigmas=(0.2, 0.35, 0.5, 0.65, 0.8),
+               noises: int = 4, codec=None, text_encoder=None, seed: int = 0, progress: bool = True) -> dict:
+    "Diffusion-classifier probe: the share of one-character clips whose true `kind` word gives the lowest denoising loss."
+    from causalcine_nb.codecs import ShotWorldCodec
+    from causalcine_nb.text import ShotWorldTextEncoder
+    from causalcine_nb.shotworld import VOCAB, parse_caption
+    from causalcine_nb.flow import add_noise, velocity_target
+    from causalcine_nb.core import make_generator
+    if kind not in WORD_PROBE_KINDS: raise CausalCineError(f"unknown word kind {kind!r}; choose one of {', '.join(WORD_PROBE_KINDS)}")
+    if noises < 1 or not len(sigmas): raise CausalCineError(f"word_probe needs noises >= 1 and at least one sigma, got {noises}, {sigmas}")
+    codec = codec or ShotWorldCodec.default()
+    text_encoder = text_encoder or ShotWorldTextEncoder(text_dim=model.config.text_dim)
+    scripts = list(scripts) if scripts is not None else word_probe_scripts()
+    dev, vocab, g = next(model.parameters()).device, VOCAB[kind], make_generator(seed)
+    clips = []
+    for sc in tqdm(scripts, desc=f"word probe ({kind})", disable=not progress, leave=False):
+        frames, made = rendered_drawer(sc)
+        cap = made.shots[0].caption
+        p = parse_caption(cap)
+        true = p["place"] if kind == "place" else p["characters"][0][0 if kind == "colour" else 1]
+        ctx = text_encoder.encode([swap_word(cap, kind, w) for w in vocab]).to(dev)     # [K, L, D]
+        x0 = codec.encode_frames(frames).to(dev)                                        # [1, C, F, h, w]
+        K = len(vocab)
+        eps = torch.randn(noises, *x0.shape[1:], generator=g).to(dev)
+        loss = torch.zeros(K, dtype=torch.float64)
+        with torch.no_grad():
+            for s in sigmas:
+                s_ = torch.full((noises,), float(s), device=dev)
+                xt = add_noise(x0.expand(noises, -1, -1, -1, -1), eps, s_).repeat(K, 1, 1, 1, 1)
+                v = model.bidirectional(xt, 1000 * s_.repeat(K), ctx.repeat_interleave(noises, 0))
+                err = (v.float() - velocity_target(x0, eps).repeat(K, 1, 1, 1, 1).float()) ** 2
+                loss += err.flatten(1).mean(1).view(K, noises).mean(1).double().cpu()
+        best = [vocab[i] for i in range(K) if loss[i] <= loss.min() * (1 + 1e-9)]
+        clips.append({"caption": cap, "word": true, "credit": (true in best) / len(best),
+                      "losses": {w: float(l) for w, l in zip(vocab, loss)}})
+    return {"kind": kind, "accuracy": float(np.mean([c["credit"] for c in clips])), "chance": 1 / len(vocab),
+            "num_clips": len(clips), "clips": clips}

@@ -26,12 +26,12 @@ __all__ = ['KINDS', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', '
            'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor', 'full_state',
            'load_full_state', 'swapped_params', 'train', 'config_parser', 'train_main']
 
-# %% ../nbs/08_training.ipynb #f6f394b6
+# %% ../nbs/08_training.ipynb #d2e733ea
 @dataclass
 class TrainConfig:
     "Everything a training run needs; each field is a `--flag` of `scripts/train.py`."
     stage: str = "causal"             # "bidirectional" (stage 0) or "causal" (stage 1: multi-shot teacher forcing)
-    preset: str = "toy"               # DiT preset (toy | wan-1.3b | wan-14b)
+    preset: str = "toy"               # DiT preset (toy | toy-p1 | wan-1.3b | wan-14b)
     out: str = "runs/toy-causal"      # run folder: checkpoint.safetensors, model.safetensors, log.csv, loss.png
     init: str = ""                    # weights to start from (e.g. the stage-0 model.safetensors)
     resume: bool = False              # continue from out/checkpoint.safetensors (optimizer, step, RNG)
