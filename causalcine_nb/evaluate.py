@@ -595,13 +595,13 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         return _error(p.prog, e)
     rates = {k: res[k] for k in ("present", "shape", "place", "reference", "num_clips", "judge")}
     if words:
-        rates["word_probe"] = {k: {"accuracy": w["accuracy"], "chance": w["chance"], "num_clips": w["num_clips"]} for k, w in words.items()}
+        rates["word_probe"] = {k: {key: w[key] for key in ("accuracy", "chance", "sensitivity", "num_clips")} for k, w in words.items()}
     print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}), {res['num_clips']} clips: "
           f"character present {res['present']:.3f}, right shape {res['shape']:.3f}, right place {res['place']:.3f} "
           f"({a.reference} clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}) "
           f"in {time.time() - t0:.0f} s")
-    if words: print(f"word probe on {a.word_probe} one-character clips (accuracy, chance): " +
-                    ", ".join(f"{k} {w['accuracy']:.3f} ({w['chance']:.3f})" for k, w in words.items()))
+    if words: print(f"word probe on {a.word_probe} one-character clips (accuracy, chance, sensitivity): " +
+                    ", ".join(f"{k} {w['accuracy']:.3f} ({w['chance']:.3f}, {w['sensitivity']:.3f})" for k, w in words.items()))
     if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance,
                                    "reference_drawer": a.reference, **rates})
     if a.figure:
@@ -636,7 +636,8 @@ def swap_word(caption: str, kind: str, word: str) -> str:
 
 def word_probe(model, kind: str = "shape", scripts: Sequence[ShotScript] | None = None, sigmas=(0.2, 0.35, 0.5, 0.65, 0.8),
                noises: int = 4, codec=None, text_encoder=None, seed: int = 0, progress: bool = True) -> dict:
-    "Diffusion-classifier probe: the share of one-character clips whose true `kind` word gives the lowest denoising loss."
+    """Diffusion-classifier probe: the share of one-character clips whose true `kind` word gives the lowest denoising loss.
+    Also `sensitivity`: the RMS change of the predicted velocity when the true word is swapped for another (0 = word ignored)."""
     from causalcine_nb.codecs import ShotWorldCodec
     from causalcine_nb.text import ShotWorldTextEncoder
     from causalcine_nb.shotworld import VOCAB, parse_caption
@@ -658,7 +659,7 @@ def word_probe(model, kind: str = "shape", scripts: Sequence[ShotScript] | None 
         x0 = codec.encode_frames(frames).to(dev)                                        # [1, C, F, h, w]
         K = len(vocab)
         eps = torch.randn(noises, *x0.shape[1:], generator=g).to(dev)
-        loss = torch.zeros(K, dtype=torch.float64)
+        loss, sens, ti = torch.zeros(K, dtype=torch.float64), 0.0, vocab.index(true)
         with torch.no_grad():
             for s in sigmas:
                 s_ = torch.full((noises,), float(s), device=dev)
@@ -666,8 +667,11 @@ def word_probe(model, kind: str = "shape", scripts: Sequence[ShotScript] | None 
                 v = model.bidirectional(xt, 1000 * s_.repeat(K), ctx.repeat_interleave(noises, 0))
                 err = (v.float() - velocity_target(x0, eps).repeat(K, 1, 1, 1, 1).float()) ** 2
                 loss += err.flatten(1).mean(1).view(K, noises).mean(1).double().cpu()
+                vk = v.float().view(K, noises, -1)
+                sens += float((vk - vk[ti]).pow(2).mean(-1).sum(0).mean()) / max(K - 1, 1)   # mean over the other words
         best = [vocab[i] for i in range(K) if loss[i] <= loss.min() * (1 + 1e-9)]
-        clips.append({"caption": cap, "word": true, "credit": (true in best) / len(best),
+        clips.append({"caption": cap, "word": true, "credit": (true in best) / len(best), "sensitivity": math.sqrt(sens / len(sigmas)),
                       "losses": {w: float(l) for w, l in zip(vocab, loss)}})
     return {"kind": kind, "accuracy": float(np.mean([c["credit"] for c in clips])), "chance": 1 / len(vocab),
+            "sensitivity": float(np.mean([c["sensitivity"] for c in clips])),
             "num_clips": len(clips), "clips": clips}

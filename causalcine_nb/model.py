@@ -31,6 +31,8 @@ DIT_PRESETS = {
     "toy": dict(dim=128, num_layers=4, num_heads=4, ffn_dim=512, freq_dim=64, text_dim=64),
     # ShotWorld characters span 2-3 latent pixels, less than one (1, 2, 2) patch; patch 1 gives them several tokens
     "toy-p1": dict(dim=128, num_layers=4, num_heads=4, ffn_dim=512, freq_dim=64, text_dim=64, patch_size=(1, 1, 1)),
+    # twice as wide: does the toy model lack capacity? (BENCHMARKS: "Does the model know the shape word?")
+    "toy-wide": dict(dim=256, num_layers=4, num_heads=4, ffn_dim=1024, freq_dim=64, text_dim=64),
     "wan-1.3b": dict(dim=1536, num_layers=30, num_heads=12, ffn_dim=8960, freq_dim=256, text_dim=4096),
     "wan-14b": dict(dim=5120, num_layers=40, num_heads=40, ffn_dim=13824, freq_dim=256, text_dim=4096),
 }

@@ -22,16 +22,18 @@ from .flow import add_noise, velocity_target, sample_train_sigma
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_checkpoint
 
 # %% auto #0
-__all__ = ['KINDS', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'teacher_forcing_loss', 'LatentFilmPool',
-           'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor', 'full_state',
-           'load_full_state', 'swapped_params', 'train', 'config_parser', 'train_main']
+__all__ = ['POOL_KINDS', 'KINDS', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'teacher_forcing_loss',
+           'LatentFilmPool', 'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor',
+           'full_state', 'load_full_state', 'swapped_params', 'train', 'config_parser', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
+POOL_KINDS = ("films", "one-character")   # what LatentFilmPool.shotworld renders
+
 @dataclass
 class TrainConfig:
     "Everything a training run needs; each field is a `--flag` of `scripts/train.py`."
     stage: str = "causal"             # "bidirectional" (stage 0) or "causal" (stage 1: multi-shot teacher forcing)
-    preset: str = "toy"               # DiT preset (toy | toy-p1 | wan-1.3b | wan-14b)
+    preset: str = "toy"               # DiT preset (toy | toy-p1 | toy-wide | wan-1.3b | wan-14b)
     out: str = "runs/toy-causal"      # run folder: checkpoint.safetensors, model.safetensors, log.csv, loss.png
     init: str = ""                    # weights to start from (e.g. the stage-0 model.safetensors)
     resume: bool = False              # continue from out/checkpoint.safetensors (optimizer, step, RNG)
@@ -54,6 +56,7 @@ class TrainConfig:
     memory_window: int = 2            # W: preceding chunks in the local window (camr/sink/window)
     memory_top_k: int = 3             # k: routed history frames (camr)
     num_films: int = 600              # ShotWorld training films (procedural pool)
+    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot close-up/medium clips of one character)
     pool_cache: str = "runs/cache"    # where the encoded pool is cached ("" = no cache)
     data_seed: int = 1000             # ShotWorld seed of the training pool (evaluation uses other seeds)
     seed: int = 0                     # seeds the model init, the batches, the noise and caption dropout
@@ -70,6 +73,8 @@ class TrainConfig:
             raise CausalCineError(f"stage must be 'bidirectional' or 'causal', got {self.stage!r}")
         if self.max_latent_frames % self.chunk_frames:
             raise CausalCineError(f"max_latent_frames={self.max_latent_frames} must be a multiple of chunk_frames={self.chunk_frames}")
+        if self.pool_kind not in POOL_KINDS:
+            raise CausalCineError(f"pool_kind must be one of {', '.join(POOL_KINDS)}, got {self.pool_kind!r}")
         if self.memory not in ("full", "camr", "sink", "window"):
             raise CausalCineError(f"memory must be full, camr, sink or window, got {self.memory!r}")
         if self.memory != "full" and self.window_chunks >= 0:
@@ -120,6 +125,15 @@ def teacher_forcing_loss(model, x0, noise, sigma, context, frame_prompt, chunk_f
 # %% ../nbs/08_training.ipynb #b6759330
 KINDS = ("random", "memory", "place_change", "shot_reverse")
 
+def _one_character_scripts(n: int, seed: int, num_frames: int = 17):
+    "The first `n` judge-style random one-shot scripts from `seed` up that show one character in a close-up or medium shot."
+    from causalcine_nb.judges import random_shot_script, _caption_chars
+    s = seed
+    while n > 0:
+        sc = random_shot_script(s, num_frames); s += 1
+        cap = sc.shots[0].caption
+        if len(_caption_chars(cap)) == 1 and not cap.startswith("wide"): n -= 1; yield sc
+
 class LatentFilmPool:
     "Encoded films for training: latents `[C, F, h, w]`, per-frame prompt index and captions."
     def __init__(self, latents: list[torch.Tensor], frame_prompt: list[torch.Tensor], captions: list[list[str]],
@@ -144,23 +158,27 @@ class LatentFilmPool:
 
     @classmethod
     def shotworld(cls, num_films: int, seed: int, codec=None, chunk_frames: int = 3, progress: bool = True,
-                  cache_dir: str | os.PathLike | None = None) -> "LatentFilmPool":
-        "Render and encode `num_films` ShotWorld films (deterministic in `seed`), cached in `cache_dir` if given."
+                  cache_dir: str | os.PathLike | None = None, kind: str = "films") -> "LatentFilmPool":
+        """`num_films` ShotWorld films (deterministic in `seed`), encoded; cached in `cache_dir` if given.
+        `kind="one-character"`: one-shot close-up or medium clips of exactly one character (17 frames; scripts from seed upwards)."""
         from causalcine_nb.shotworld import make_script, render_script
         from causalcine_nb.codecs import ShotWorldCodec
         from causalcine_nb.chunks import ChunkLayout
+        if kind not in POOL_KINDS: raise CausalCineError(f"pool kind must be one of {', '.join(POOL_KINDS)}, got {kind!r}")
         codec = codec or ShotWorldCodec.default()
         if cache_dir:
             import hashlib
             tag = hashlib.sha1(b"".join(v.numpy().tobytes() for v in (codec.latents_mean, codec.latents_std))).hexdigest()[:10]
-            cached = Path(cache_dir) / f"shotworld_n{num_films}_s{seed}_f{chunk_frames}_{tag}.pt"
+            name = "shotworld" if kind == "films" else f"shotworld-{kind}"
+            cached = Path(cache_dir) / f"{name}_n{num_films}_s{seed}_f{chunk_frames}_{tag}.pt"
             if cached.exists(): return cls.load(cached)
-            pool = cls.shotworld(num_films, seed, codec, chunk_frames, progress)
+            pool = cls.shotworld(num_films, seed, codec, chunk_frames, progress, kind=kind)
             pool.save(cached)
             return pool
         lat, fp, caps = [], [], []
-        for i in tqdm(range(num_films), desc="encoding ShotWorld films", disable=not progress):
-            script = make_script(seed + i, kind=KINDS[i % len(KINDS)])
+        scripts = (make_script(seed + i, kind=KINDS[i % len(KINDS)]) for i in range(num_films)) if kind == "films" else \
+                  _one_character_scripts(num_films, seed)
+        for script in tqdm(scripts, total=num_films, desc=f"encoding ShotWorld {kind}", disable=not progress):
             z = codec.encode_frames(render_script(script))[0]
             lay = ChunkLayout.from_script(script, chunk_frames=chunk_frames, tokens_per_frame=1, crop=True)
             lat.append(z[:, :lay.num_latent_frames].contiguous()); fp.append(lay.frame_prompt); caps.append(list(script.captions))
@@ -373,7 +391,8 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
     if pool is None:
         with acc.main_process_first():   # the main process renders and caches the pool, the others load the cache
             pool = LatentFilmPool.shotworld(cfg.num_films, cfg.data_seed, chunk_frames=cfg.chunk_frames,
-                                            progress=progress and main, cache_dir=cfg.pool_cache or None)
+                                            progress=progress and main, cache_dir=cfg.pool_cache or None,
+                                            kind=cfg.pool_kind)
     if text_encoder is None:
         from causalcine_nb.text import ShotWorldTextEncoder
         text_encoder = ShotWorldTextEncoder(text_dim=model.config.text_dim)
