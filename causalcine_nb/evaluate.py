@@ -560,7 +560,7 @@ def plot_drawing_probe(result: dict, num: int = 8, title: str = ""):
 
 # %% ../nbs/22_evaluate.ipynb #2228e75c
 def drawing_probe_main(argv: list[str] | None = None) -> int:
-    "`causalcine probe-drawing --checkpoint C [--num-clips 16] [--sampler bidirectional|causal] [--figure F.png] [--json R.json]`"
+    "`causalcine probe-drawing --checkpoint C [--num-clips 16] [--clips random|one-character|shapes] [--sampler bidirectional|causal] [--figure F.png] [--json R.json]`"
     p = argparse.ArgumentParser(prog="causalcine probe-drawing", description="Does a model draw the characters it is "
                                 "asked for? One-shot clips judged for character presence and shape, against the rendered clips.")
     p.add_argument("--checkpoint", required=True, help="causalcine-nb checkpoint (stage 0 or causal)")
@@ -575,12 +575,15 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", default="rendered", choices=["rendered", "codec"],
                    help="what the model is compared with: the rendered clips (judge ceiling) or the rendered clips through "
                         "the ShotWorld codec and back (latent ceiling) (default rendered)")
+    p.add_argument("--clips", default="random", choices=["random", "one-character", "shapes"],
+                   help="which one-shot clips: random (close-up/medium, one or two characters), or held-out clips of the "
+                        "one-character or shapes training pool (scripts/train.py --pool-kind) (default random)")
     p.add_argument("--word-probe", type=int, default=0, help="also run the word probe (denoising-loss classifier of the shape, "
                    "colour and place words) on this many one-character clips (default 0: off)")
     a = p.parse_args(argv)
     try:
         from causalcine_nb.checkpoint import read_checkpoint
-        from causalcine_nb.training import load_model
+        from causalcine_nb.training import load_model, pool_scripts
         if not Path(a.checkpoint).exists(): raise CausalCineError(f"checkpoint {a.checkpoint} not found; pass a model.safetensors written by training")
         if a.threads: torch.set_num_threads(a.threads)
         stage = read_checkpoint(a.checkpoint)[1].get("extra", {}).get("train", {}).get("stage", "causal")
@@ -589,21 +592,22 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         model = load_model(a.checkpoint)
         res = drawing_probe(model_drawer(model, sampler, a.steps, a.guidance, seed=a.seed),
-                            drawing_probe_scripts(a.num_clips), reference=codec_drawer() if a.reference == "codec" else rendered_drawer)
+                            drawing_probe_scripts(a.num_clips) if a.clips == "random" else
+                            list(pool_scripts(a.clips, a.num_clips, DRAWING_PROBE_SEED)), reference=codec_drawer() if a.reference == "codec" else rendered_drawer)
         words = {k: word_probe(model, k, word_probe_scripts(a.word_probe), seed=a.seed) for k in WORD_PROBE_KINDS} if a.word_probe > 0 else {}
     except CausalCineError as e:
         return _error(p.prog, e)
     rates = {k: res[k] for k in ("present", "shape", "place", "reference", "num_clips", "judge")}
     if words:
         rates["word_probe"] = {k: {key: w[key] for key in ("accuracy", "chance", "sensitivity", "num_clips")} for k, w in words.items()}
-    print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}), {res['num_clips']} clips: "
+    print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}), {res['num_clips']} {a.clips} clips: "
           f"character present {res['present']:.3f}, right shape {res['shape']:.3f}, right place {res['place']:.3f} "
           f"({a.reference} clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}) "
           f"in {time.time() - t0:.0f} s")
     if words: print(f"word probe on {a.word_probe} one-character clips (accuracy, chance, sensitivity): " +
                     ", ".join(f"{k} {w['accuracy']:.3f} ({w['chance']:.3f}, {w['sensitivity']:.3f})" for k, w in words.items()))
     if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance,
-                                   "reference_drawer": a.reference, **rates})
+                                   "reference_drawer": a.reference, "clips": a.clips, **rates})
     if a.figure:
         import matplotlib; matplotlib.use("Agg")
         plot_drawing_probe(res).savefig(a.figure, dpi=90, bbox_inches="tight")
@@ -614,13 +618,9 @@ WORD_PROBE_KINDS = ("shape", "colour", "place")
 
 def word_probe_scripts(num_clips: int = 16, seed: int = DRAWING_PROBE_SEED, num_frames: int = 9) -> list[ShotScript]:
     "`num_clips` one-shot close-up or medium-shot scripts with exactly one character (so the word to swap is unambiguous)."
-    from causalcine_nb.judges import random_shot_script, _caption_chars
+    from causalcine_nb.training import _one_character_scripts   # the same clips as the one-character training pool
     if num_clips < 1: raise CausalCineError(f"num_clips must be >= 1, got {num_clips}")
-    out, s = [], seed
-    while len(out) < num_clips:
-        sc = random_shot_script(s, num_frames); s += 1
-        if len(_caption_chars(sc.shots[0].caption)) == 1 and not sc.shots[0].caption.startswith("wide"): out.append(sc)
-    return out
+    return list(_one_character_scripts(num_clips, seed, num_frames))
 
 def swap_word(caption: str, kind: str, word: str) -> str:
     "`caption` with its `kind` slot (the one character's shape or colour, or the place) set to `word`."

@@ -23,11 +23,11 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_che
 
 # %% auto #0
 __all__ = ['POOL_KINDS', 'KINDS', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'teacher_forcing_loss',
-           'LatentFilmPool', 'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor',
-           'full_state', 'load_full_state', 'swapped_params', 'train', 'config_parser', 'train_main']
+           'pool_scripts', 'LatentFilmPool', 'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model',
+           'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'train', 'config_parser', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
-POOL_KINDS = ("films", "one-character")   # what LatentFilmPool.shotworld renders
+POOL_KINDS = ("films", "one-character", "shapes")   # what LatentFilmPool.shotworld renders (see pool_scripts)
 
 @dataclass
 class TrainConfig:
@@ -56,7 +56,7 @@ class TrainConfig:
     memory_window: int = 2            # W: preceding chunks in the local window (camr/sink/window)
     memory_top_k: int = 3             # k: routed history frames (camr)
     num_films: int = 600              # ShotWorld training films (procedural pool)
-    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot close-up/medium clips of one character)
+    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary)
     pool_cache: str = "runs/cache"    # where the encoded pool is cached ("" = no cache)
     data_seed: int = 1000             # ShotWorld seed of the training pool (evaluation uses other seeds)
     seed: int = 0                     # seeds the model init, the batches, the noise and caption dropout
@@ -134,6 +134,24 @@ def _one_character_scripts(n: int, seed: int, num_frames: int = 17):
         cap = sc.shots[0].caption
         if len(_caption_chars(cap)) == 1 and not cap.startswith("wide"): n -= 1; yield sc
 
+def _shape_scripts(n: int, seed: int, num_frames: int = 9):
+    "`n` still close-ups of one big plain red character in the desert: only its shape (cycling) and its place in the frame vary."
+    from causalcine_nb.core import Shot, ShotScript
+    from causalcine_nb.shotworld import VOCAB
+    for i in range(n):
+        shape = VOCAB["shape"][i % len(VOCAB["shape"])]
+        cap = f"close-up of the red {shape} in the desert, still"
+        yield ShotScript(cap, 8, [Shot(cap, num_frames)], {"seed": seed + i, "cast": [{"colour": "red", "shape": shape, "size": "big", "pattern": "plain"}]})
+
+def pool_scripts(kind: str, n: int, seed: int):
+    """The `n` ShotWorld scripts of a training pool, deterministic in `seed`: `films` (multi-shot films of every kind),
+    `one-character` (one-shot close-up / medium clips of exactly one character, 17 frames), `shapes` (still close-ups of
+    one big plain red character in the desert, 9 frames: only the shape and the layout vary)."""
+    from causalcine_nb.shotworld import make_script
+    if kind not in POOL_KINDS: raise CausalCineError(f"pool kind must be one of {', '.join(POOL_KINDS)}, got {kind!r}")
+    if kind == "films": return (make_script(seed + i, kind=KINDS[i % len(KINDS)]) for i in range(n))
+    return _one_character_scripts(n, seed) if kind == "one-character" else _shape_scripts(n, seed)
+
 class LatentFilmPool:
     "Encoded films for training: latents `[C, F, h, w]`, per-frame prompt index and captions."
     def __init__(self, latents: list[torch.Tensor], frame_prompt: list[torch.Tensor], captions: list[list[str]],
@@ -160,11 +178,11 @@ class LatentFilmPool:
     def shotworld(cls, num_films: int, seed: int, codec=None, chunk_frames: int = 3, progress: bool = True,
                   cache_dir: str | os.PathLike | None = None, kind: str = "films") -> "LatentFilmPool":
         """`num_films` ShotWorld films (deterministic in `seed`), encoded; cached in `cache_dir` if given.
-        `kind="one-character"`: one-shot close-up or medium clips of exactly one character (17 frames; scripts from seed upwards)."""
-        from causalcine_nb.shotworld import make_script, render_script
+        `kind`: which scripts (`pool_scripts`): films, one-character or shapes."""
+        from causalcine_nb.shotworld import render_script
         from causalcine_nb.codecs import ShotWorldCodec
         from causalcine_nb.chunks import ChunkLayout
-        if kind not in POOL_KINDS: raise CausalCineError(f"pool kind must be one of {', '.join(POOL_KINDS)}, got {kind!r}")
+        scripts = pool_scripts(kind, num_films, seed)   # checks the kind
         codec = codec or ShotWorldCodec.default()
         if cache_dir:
             import hashlib
@@ -176,8 +194,6 @@ class LatentFilmPool:
             pool.save(cached)
             return pool
         lat, fp, caps = [], [], []
-        scripts = (make_script(seed + i, kind=KINDS[i % len(KINDS)]) for i in range(num_films)) if kind == "films" else \
-                  _one_character_scripts(num_films, seed)
         for script in tqdm(scripts, total=num_films, desc=f"encoding ShotWorld {kind}", disable=not progress):
             z = codec.encode_frames(render_script(script))[0]
             lay = ChunkLayout.from_script(script, chunk_frames=chunk_frames, tokens_per_frame=1, crop=True)
