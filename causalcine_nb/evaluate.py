@@ -618,7 +618,7 @@ WORD_PROBE_KINDS = ("shape", "colour", "place")
 
 def word_probe_scripts(num_clips: int = 16, seed: int = DRAWING_PROBE_SEED, num_frames: int = 9) -> list[ShotScript]:
     "`num_clips` one-shot close-up or medium-shot scripts with exactly one character (so the word to swap is unambiguous)."
-    from causalcine_nb.training import _one_character_scripts   # the same clips as the one-character training pool
+    from causalcine_nb.training import _one_character_scripts   # the generator of the one-character training pool (other seeds)
     if num_clips < 1: raise CausalCineError(f"num_clips must be >= 1, got {num_clips}")
     return list(_one_character_scripts(num_clips, seed, num_frames))
 
