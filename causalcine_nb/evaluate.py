@@ -24,7 +24,7 @@ __all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MOD
            'match_films', 'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main',
            'RunConfig', 'FilmMaker', 'run_benchmark', 'benchmark_tables', 'write_gallery', 'benchmark_main',
            'single_shot_pool', 'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model',
-           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'drawing_probe',
+           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'shape_rates', 'drawing_probe',
            'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
@@ -525,9 +525,16 @@ def _clip_reading(frames, script, judge) -> dict:
     from causalcine_nb.judges import read_film, _caption_chars
     r = read_film(frames, script, judge)[0]
     want = sorted(_caption_chars(script.shots[0].caption))
-    return {"present": float(np.mean([c in r["characters"] for c, _ in want])),
-            "shape": float(np.mean([r["characters"].get(c, {}).get("shape") == sh for c, sh in want])),
-            "place": float(r["place"] in script.shots[0].caption)}
+    right = [r["characters"].get(c, {}).get("shape") == sh for c, sh in want]
+    return {"present": float(np.mean([c in r["characters"] for c, _ in want])), "shape": float(np.mean(right)),
+            "place": float(r["place"] in script.shots[0].caption),
+            "shapes": [(sh, bool(ok)) for (_, sh), ok in zip(want, right)]}   # (asked shape, drawn right?) per character
+
+def shape_rates(clips: list[dict]) -> dict:
+    "Right-shape rate per asked shape word over the characters of `clips` (`drawing_probe`'s readings); absent words left out."
+    from causalcine_nb.shotworld import VOCAB
+    asked = [s for c in clips for s in c["shapes"]]
+    return {w: float(np.mean([ok for s, ok in asked if s == w])) for w in VOCAB["shape"] if any(s == w for s, _ in asked)}
 
 def drawing_probe(draw, scripts: Sequence[ShotScript], judge=None, reference=rendered_drawer, progress: bool = True) -> dict:
     "Judge what `draw` makes of each one-shot script: mean `present`, `shape`, `place` rates, the same for `reference`, and the clips."
@@ -542,7 +549,10 @@ def drawing_probe(draw, scripts: Sequence[ShotScript], judge=None, reference=ren
                       "frame": frames[len(frames) // 2], "reference_frame": None if ref_frames is None else ref_frames[len(ref_frames) // 2]})
     keys = ("present", "shape", "place")
     out = {k: float(np.mean([c[k] for c in clips])) for k in keys}
-    if reference is not None: out["reference"] = {k: float(np.mean([c["reference"][k] for c in clips])) for k in keys}
+    out["shape_by_word"] = shape_rates(clips)
+    if reference is not None:
+        out["reference"] = {k: float(np.mean([c["reference"][k] for c in clips])) for k in keys}
+        out["reference"]["shape_by_word"] = shape_rates([c["reference"] for c in clips])
     return {**out, "num_clips": len(clips), "judge": judge.label, "clips": clips}
 
 def plot_drawing_probe(result: dict, num: int = 8, title: str = ""):
@@ -560,7 +570,7 @@ def plot_drawing_probe(result: dict, num: int = 8, title: str = ""):
 
 # %% ../nbs/22_evaluate.ipynb #2228e75c
 def drawing_probe_main(argv: list[str] | None = None) -> int:
-    "`causalcine probe-drawing --checkpoint C [--num-clips 16] [--clips random|one-character|shapes] [--sampler bidirectional|causal] [--figure F.png] [--json R.json]`"
+    "`causalcine probe-drawing --checkpoint C [--num-clips 16] [--clips random|one-character|shapes[:FACTORS]] [--sampler bidirectional|causal] [--figure F.png] [--json R.json]`"
     p = argparse.ArgumentParser(prog="causalcine probe-drawing", description="Does a model draw the characters it is "
                                 "asked for? One-shot clips judged for character presence and shape, against the rendered clips.")
     p.add_argument("--checkpoint", required=True, help="causalcine-nb checkpoint (stage 0 or causal)")
@@ -575,17 +585,19 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", default="rendered", choices=["rendered", "codec"],
                    help="what the model is compared with: the rendered clips (judge ceiling) or the rendered clips through "
                         "the ShotWorld codec and back (latent ceiling) (default rendered)")
-    p.add_argument("--clips", default="random", choices=["random", "one-character", "shapes"],
-                   help="which one-shot clips: random (close-up/medium, one or two characters), or held-out clips of the "
-                        "one-character or shapes training pool (scripts/train.py --pool-kind) (default random)")
+    p.add_argument("--clips", default="random",
+                   help="which one-shot clips: random (close-up/medium, one or two characters), or held-out clips of a "
+                        "training pool: one-character, shapes or shapes:FACTORS (scripts/train.py --pool-kind) (default random)")
     p.add_argument("--word-probe", type=int, default=0, help="also run the word probe (denoising-loss classifier of the shape, "
                    "colour and place words) on this many one-character clips (default 0: off)")
     a = p.parse_args(argv)
     try:
         from causalcine_nb.checkpoint import read_checkpoint
-        from causalcine_nb.training import load_model, pool_scripts
+        from causalcine_nb.training import load_model, pool_scripts, pool_kind_parts
         if not Path(a.checkpoint).exists(): raise CausalCineError(f"checkpoint {a.checkpoint} not found; pass a model.safetensors written by training")
         if a.threads: torch.set_num_threads(a.threads)
+        if a.clips != "random" and ("+" in a.clips or pool_kind_parts(a.clips)[0] == "films"):
+            raise CausalCineError(f"--clips takes random, one-character, shapes or shapes:FACTORS (one-shot clips), got {a.clips!r}")
         stage = read_checkpoint(a.checkpoint)[1].get("extra", {}).get("train", {}).get("stage", "causal")
         sampler = a.sampler or ("bidirectional" if stage == "bidirectional" else "causal")
         if sampler not in ("bidirectional", "causal"): raise CausalCineError(f"--sampler must be bidirectional or causal, got {sampler!r}")
@@ -597,13 +609,15 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         words = {k: word_probe(model, k, word_probe_scripts(a.word_probe), seed=a.seed) for k in WORD_PROBE_KINDS} if a.word_probe > 0 else {}
     except CausalCineError as e:
         return _error(p.prog, e)
-    rates = {k: res[k] for k in ("present", "shape", "place", "reference", "num_clips", "judge")}
+    rates = {k: res[k] for k in ("present", "shape", "place", "shape_by_word", "reference", "num_clips", "judge")}
     if words:
         rates["word_probe"] = {k: {key: w[key] for key in ("accuracy", "chance", "sensitivity", "num_clips")} for k, w in words.items()}
     print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}), {res['num_clips']} {a.clips} clips: "
           f"character present {res['present']:.3f}, right shape {res['shape']:.3f}, right place {res['place']:.3f} "
           f"({a.reference} clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}) "
           f"in {time.time() - t0:.0f} s")
+    print("right shape per shape word: " + ", ".join(f"{w} {r:.2f}" for w, r in res["shape_by_word"].items()) +
+          f" ({a.reference}: " + ", ".join(f"{r:.2f}" for r in res["reference"]["shape_by_word"].values()) + ")")
     if words: print(f"word probe on {a.word_probe} one-character clips (accuracy, chance, sensitivity): " +
                     ", ".join(f"{k} {w['accuracy']:.3f} ({w['chance']:.3f}, {w['sensitivity']:.3f})" for k, w in words.items()))
     if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance,

@@ -22,12 +22,38 @@ from .flow import add_noise, velocity_target, sample_train_sigma
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_checkpoint
 
 # %% auto #0
-__all__ = ['POOL_KINDS', 'KINDS', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'teacher_forcing_loss',
-           'pool_scripts', 'LatentFilmPool', 'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model',
-           'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'train', 'config_parser', 'train_main']
+__all__ = ['POOL_KINDS', 'SHAPE_FACTORS', 'KINDS', 'parse_pool_kind', 'pool_kind_parts', 'TrainConfig', 'packed_inputs',
+           'teacher_forcing_forward', 'teacher_forcing_loss', 'pool_scripts', 'LatentFilmPool', 'encode_contexts',
+           'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor', 'full_state', 'load_full_state',
+           'swapped_params', 'train', 'config_parser', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
 POOL_KINDS = ("films", "one-character", "shapes")   # what LatentFilmPool.shotworld renders (see pool_scripts)
+
+SHAPE_FACTORS = ("colour", "size", "pattern", "place", "framing", "motion")   # what `shapes:...` may vary besides shape and layout
+
+def parse_pool_kind(part: str) -> tuple[str, tuple[str, ...]]:
+    "One pool kind -> (base kind, factors): `shapes:colour,place` is the shapes pool with colour and place varied too."
+    base, _, extra = str(part).partition(":")
+    factors = tuple(f for f in extra.split(",") if f) if extra else ()
+    if base not in POOL_KINDS:
+        raise CausalCineError(f"pool kind must be one of {', '.join(POOL_KINDS)}, or several of them joined by '+' "
+                              f"without repeats (e.g. shapes+one-character), got {part!r}")
+    if ":" in str(part) and (base != "shapes" or not factors):
+        raise CausalCineError(f"only the shapes pool takes factors to vary (shapes:colour,place), got {part!r}")
+    bad = [f for f in factors if f not in SHAPE_FACTORS]
+    if bad or len(set(factors)) != len(factors):
+        raise CausalCineError(f"shapes factors must be distinct ones of {', '.join(SHAPE_FACTORS)}, got {extra!r} in {part!r}")
+    return base, factors
+
+def pool_kind_parts(kind: str) -> list[str]:
+    "The pool kinds a `--pool-kind` names: one kind, or several joined by `+` (a mix: `shapes+one-character`)."
+    parts = kind.split("+") if isinstance(kind, str) else [kind]
+    for k in parts: parse_pool_kind(k)
+    if len(set(parts)) != len(parts):
+        raise CausalCineError(f"pool kind must be one of {', '.join(POOL_KINDS)}, or several of them joined by '+' "
+                              f"without repeats (e.g. shapes+one-character), got {kind!r}")
+    return parts
 
 @dataclass
 class TrainConfig:
@@ -56,7 +82,7 @@ class TrainConfig:
     memory_window: int = 2            # W: preceding chunks in the local window (camr/sink/window)
     memory_top_k: int = 3             # k: routed history frames (camr)
     num_films: int = 600              # ShotWorld training films (procedural pool)
-    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary)
+    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | a mix such as shapes+one-character (num_films of each)
     pool_cache: str = "runs/cache"    # where the encoded pool is cached ("" = no cache)
     data_seed: int = 1000             # ShotWorld seed of the training pool (evaluation uses other seeds)
     seed: int = 0                     # seeds the model init, the batches, the noise and caption dropout
@@ -73,8 +99,7 @@ class TrainConfig:
             raise CausalCineError(f"stage must be 'bidirectional' or 'causal', got {self.stage!r}")
         if self.max_latent_frames % self.chunk_frames:
             raise CausalCineError(f"max_latent_frames={self.max_latent_frames} must be a multiple of chunk_frames={self.chunk_frames}")
-        if self.pool_kind not in POOL_KINDS:
-            raise CausalCineError(f"pool_kind must be one of {', '.join(POOL_KINDS)}, got {self.pool_kind!r}")
+        pool_kind_parts(self.pool_kind)   # raises on an unknown kind
         if self.memory not in ("full", "camr", "sink", "window"):
             raise CausalCineError(f"memory must be full, camr, sink or window, got {self.memory!r}")
         if self.memory != "full" and self.window_chunks >= 0:
@@ -134,23 +159,31 @@ def _one_character_scripts(n: int, seed: int, num_frames: int = 17):
         cap = sc.shots[0].caption
         if len(_caption_chars(cap)) == 1 and not cap.startswith("wide"): n -= 1; yield sc
 
-def _shape_scripts(n: int, seed: int, num_frames: int = 9):
-    "`n` still close-ups of one big plain red character in the desert: only its shape (cycling) and its place in the frame vary."
+def _shape_scripts(n: int, seed: int, num_frames: int = 9, vary: tuple = ()):
+    """`n` still close-ups of one big plain red character in the desert: only its shape (cycling) and its place in the
+    frame vary, and the `vary` factors (`SHAPE_FACTORS`), drawn per clip. Size and pattern are not named in the caption."""
     from causalcine_nb.core import Shot, ShotScript
-    from causalcine_nb.shotworld import VOCAB
+    from causalcine_nb.shotworld import VOCAB, make_caption
     for i in range(n):
+        r = np.random.default_rng([seed + i, 8])
+        pick = lambda f, default, words: str(words[int(r.integers(len(words)))]) if f in vary else default
         shape = VOCAB["shape"][i % len(VOCAB["shape"])]
-        cap = f"close-up of the red {shape} in the desert, still"
-        yield ShotScript(cap, 8, [Shot(cap, num_frames)], {"seed": seed + i, "cast": [{"colour": "red", "shape": shape, "size": "big", "pattern": "plain"}]})
+        ch = {"colour": pick("colour", "red", VOCAB["colour"]), "shape": shape, "size": pick("size", "big", VOCAB["size"]),
+              "pattern": pick("pattern", "plain", VOCAB["pattern"])}
+        cap = make_caption(pick("framing", "close-up", ("close-up", "medium shot")), [(ch["colour"], shape)],
+                           pick("place", "desert", VOCAB["place"]), pick("motion", "still", VOCAB["motion"]))
+        yield ShotScript(cap, 8, [Shot(cap, num_frames)], {"seed": seed + i, "cast": [ch]})
 
 def pool_scripts(kind: str, n: int, seed: int):
     """The `n` ShotWorld scripts of a training pool, deterministic in `seed`: `films` (multi-shot films of every kind),
     `one-character` (one-shot close-up / medium clips of exactly one character, 17 frames), `shapes` (still close-ups of
-    one big plain red character in the desert, 9 frames: only the shape and the layout vary)."""
+    one big plain red character in the desert, 9 frames: only the shape and the layout vary; `shapes:colour,place` varies
+    the named `SHAPE_FACTORS` too: the rungs of a ladder from the shapes pool towards the one-character pool)."""
     from causalcine_nb.shotworld import make_script
-    if kind not in POOL_KINDS: raise CausalCineError(f"pool kind must be one of {', '.join(POOL_KINDS)}, got {kind!r}")
-    if kind == "films": return (make_script(seed + i, kind=KINDS[i % len(KINDS)]) for i in range(n))
-    return _one_character_scripts(n, seed) if kind == "one-character" else _shape_scripts(n, seed)
+    if "+" in str(kind): pool_kind_parts(kind); raise CausalCineError(f"pool_scripts takes one pool kind, not a mix: {kind!r}")
+    base, factors = parse_pool_kind(kind)
+    if base == "films": return (make_script(seed + i, kind=KINDS[i % len(KINDS)]) for i in range(n))
+    return _one_character_scripts(n, seed) if base == "one-character" else _shape_scripts(n, seed, vary=factors)
 
 class LatentFilmPool:
     "Encoded films for training: latents `[C, F, h, w]`, per-frame prompt index and captions."
@@ -178,7 +211,13 @@ class LatentFilmPool:
     def shotworld(cls, num_films: int, seed: int, codec=None, chunk_frames: int = 3, progress: bool = True,
                   cache_dir: str | os.PathLike | None = None, kind: str = "films") -> "LatentFilmPool":
         """`num_films` ShotWorld films (deterministic in `seed`), encoded; cached in `cache_dir` if given.
-        `kind`: which scripts (`pool_scripts`): films, one-character or shapes."""
+        `kind`: which scripts (`pool_scripts`): films, one-character or shapes; `a+b` mixes `num_films` of each kind
+        (each part cached on its own, so a mix reuses the pools already encoded)."""
+        parts = pool_kind_parts(kind)
+        if len(parts) > 1:   # replay mixes: a curriculum keeps the earlier rung in the batches (BENCHMARKS.md)
+            pools = [cls.shotworld(num_films, seed, codec, chunk_frames, progress, cache_dir, kind=k) for k in parts]
+            return cls([z for p in pools for z in p.latents], [f for p in pools for f in p.frame_prompt],
+                       [c for p in pools for c in p.captions], chunk_frames)
         from causalcine_nb.shotworld import render_script
         from causalcine_nb.codecs import ShotWorldCodec
         from causalcine_nb.chunks import ChunkLayout
@@ -187,7 +226,7 @@ class LatentFilmPool:
         if cache_dir:
             import hashlib
             tag = hashlib.sha1(b"".join(v.numpy().tobytes() for v in (codec.latents_mean, codec.latents_std))).hexdigest()[:10]
-            name = "shotworld" if kind == "films" else f"shotworld-{kind}"
+            name = "shotworld" if kind == "films" else f"shotworld-{kind}".replace(":", "-").replace(",", "-")
             cached = Path(cache_dir) / f"{name}_n{num_films}_s{seed}_f{chunk_frames}_{tag}.pt"
             if cached.exists(): return cls.load(cached)
             pool = cls.shotworld(num_films, seed, codec, chunk_frames, progress, kind=kind)
