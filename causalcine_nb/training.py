@@ -22,13 +22,25 @@ from .flow import add_noise, velocity_target, sample_train_sigma
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_checkpoint
 
 # %% auto #0
-__all__ = ['POOL_KINDS', 'SHAPE_FACTORS', 'KINDS', 'parse_pool_kind', 'pool_kind_parts', 'TrainConfig', 'packed_inputs',
-           'teacher_forcing_forward', 'teacher_forcing_loss', 'pool_scripts', 'LatentFilmPool', 'encode_contexts',
-           'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor', 'full_state', 'load_full_state',
-           'swapped_params', 'train', 'config_parser', 'train_main']
+__all__ = ['POOL_KINDS', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS', 'KINDS', 'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds',
+           'parse_pool_kind', 'pool_kind_parts', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward',
+           'teacher_forcing_loss', 'pool_scripts', 'LatentFilmPool', 'encode_contexts', 'plot_loss_curve',
+           'model_extra', 'load_model', 'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'batch_loss',
+           'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
 POOL_KINDS = ("films", "one-character", "shapes")   # what LatentFilmPool.shotworld renders (see pool_scripts)
+
+EVAL_SEEDS = range(10_000, 20_000)   # ShotWorld seeds held out for evaluation (probes, held-out loss): no training pool holds them
+HELDOUT_LOSS_SEED = 15_000          # where the held-out pool of `--eval-every` starts (the drawing and word probes scan from 10_000)
+
+def pool_seeds(seed: int):
+    """ShotWorld seeds `seed, seed + 1, ...` for a pool. A pool that starts below `EVAL_SEEDS` jumps over them, so no
+    training pool, however large, holds an evaluation clip; a pool that starts inside them (an evaluation pool) does not."""
+    s = int(seed)
+    while True:
+        if s == EVAL_SEEDS.start and seed < EVAL_SEEDS.start: s = EVAL_SEEDS.stop
+        yield s; s += 1
 
 SHAPE_FACTORS = ("colour", "size", "pattern", "place", "framing", "motion")   # what `shapes:...` may vary besides shape and layout
 
@@ -84,7 +96,9 @@ class TrainConfig:
     num_films: int = 600              # ShotWorld training films (procedural pool)
     pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | a mix such as shapes+one-character (num_films of each)
     pool_cache: str = "runs/cache"    # where the encoded pool is cached ("" = no cache)
-    data_seed: int = 1000             # ShotWorld seed of the training pool (evaluation uses other seeds)
+    data_seed: int = 1000             # ShotWorld seed of the training pool (pools skip the evaluation seeds 10000-19999)
+    eval_every: int = 0               # every this many steps, the EMA model's denoising loss on held-out ShotWorld clips and on the training pool goes to eval.csv (0 = off)
+    eval_clips: int = 64              # clips (stage 0) or films (stage 1) in each of the two fixed evaluation sets
     seed: int = 0                     # seeds the model init, the batches, the noise and caption dropout
     log_every: int = 10               # write the mean loss to log.csv every this many steps
     save_every: int = 250             # write checkpoint.safetensors + model.safetensors (atomically) every this many steps
@@ -109,6 +123,15 @@ class TrainConfig:
             raise CausalCineError(f"mixed_precision must be no, bf16 or fp16, got {self.mixed_precision!r}")
         if isinstance(self.grad_accum, bool) or not isinstance(self.grad_accum, int) or self.grad_accum < 1:
             raise CausalCineError(f"grad_accum must be an integer >= 1 (micro-batches per optimizer step), got {self.grad_accum!r}")
+        if self.data_seed in EVAL_SEEDS:
+            raise CausalCineError(f"data_seed={self.data_seed} lies in the ShotWorld seeds held out for evaluation "
+                                  f"({EVAL_SEEDS.start}-{EVAL_SEEDS.stop - 1}); pick one below {EVAL_SEEDS.start} (the default "
+                                  f"is 1000) or from {EVAL_SEEDS.stop} up")
+        if self.eval_every < 0 or self.eval_clips < 1:
+            raise CausalCineError(f"eval_every must be >= 0 (0 = off) and eval_clips >= 1, got {self.eval_every} and {self.eval_clips}")
+        if self.eval_every and self.data_shards:
+            raise CausalCineError("--eval-every measures on held-out ShotWorld clips, which says nothing about a model trained on "
+                                  "--data-shards; drop --eval-every (or hold out shards of your own and evaluate on them)")
         if not 0 <= self.cooldown_steps <= self.steps:
             raise CausalCineError(f"cooldown_steps={self.cooldown_steps} must lie in [0, steps={self.steps}]: it counts the last "
                                   "steps of the run, over which the lr decays to 0")
@@ -153,9 +176,9 @@ KINDS = ("random", "memory", "place_change", "shot_reverse")
 def _one_character_scripts(n: int, seed: int, num_frames: int = 17):
     "The first `n` judge-style random one-shot scripts from `seed` up that show one character in a close-up or medium shot."
     from causalcine_nb.judges import random_shot_script, _caption_chars
-    s = seed
-    while n > 0:
-        sc = random_shot_script(s, num_frames); s += 1
+    for s in pool_seeds(seed):
+        if n <= 0: return
+        sc = random_shot_script(s, num_frames)
         cap = sc.shots[0].caption
         if len(_caption_chars(cap)) == 1 and not cap.startswith("wide"): n -= 1; yield sc
 
@@ -164,25 +187,26 @@ def _shape_scripts(n: int, seed: int, num_frames: int = 9, vary: tuple = ()):
     frame vary, and the `vary` factors (`SHAPE_FACTORS`), drawn per clip. Size and pattern are not named in the caption."""
     from causalcine_nb.core import Shot, ShotScript
     from causalcine_nb.shotworld import VOCAB, make_caption
-    for i in range(n):
-        r = np.random.default_rng([seed + i, 8])
+    for i, s in zip(range(n), pool_seeds(seed)):
+        r = np.random.default_rng([s, 8])
         pick = lambda f, default, words: str(words[int(r.integers(len(words)))]) if f in vary else default
         shape = VOCAB["shape"][i % len(VOCAB["shape"])]
         ch = {"colour": pick("colour", "red", VOCAB["colour"]), "shape": shape, "size": pick("size", "big", VOCAB["size"]),
               "pattern": pick("pattern", "plain", VOCAB["pattern"])}
         cap = make_caption(pick("framing", "close-up", ("close-up", "medium shot")), [(ch["colour"], shape)],
                            pick("place", "desert", VOCAB["place"]), pick("motion", "still", VOCAB["motion"]))
-        yield ShotScript(cap, 8, [Shot(cap, num_frames)], {"seed": seed + i, "cast": [ch]})
+        yield ShotScript(cap, 8, [Shot(cap, num_frames)], {"seed": s, "cast": [ch]})
 
 def pool_scripts(kind: str, n: int, seed: int):
     """The `n` ShotWorld scripts of a training pool, deterministic in `seed`: `films` (multi-shot films of every kind),
     `one-character` (one-shot close-up / medium clips of exactly one character, 17 frames), `shapes` (still close-ups of
     one big plain red character in the desert, 9 frames: only the shape and the layout vary; `shapes:colour,place` varies
-    the named `SHAPE_FACTORS` too: the rungs of a ladder from the shapes pool towards the one-character pool)."""
+    the named `SHAPE_FACTORS` too: the rungs of a ladder from the shapes pool towards the one-character pool).
+    Seeds come from `pool_seeds`: a training pool never reaches the evaluation seeds."""
     from causalcine_nb.shotworld import make_script
     if "+" in str(kind): pool_kind_parts(kind); raise CausalCineError(f"pool_scripts takes one pool kind, not a mix: {kind!r}")
     base, factors = parse_pool_kind(kind)
-    if base == "films": return (make_script(seed + i, kind=KINDS[i % len(KINDS)]) for i in range(n))
+    if base == "films": return (make_script(s, kind=KINDS[i % len(KINDS)]) for i, s in zip(range(n), pool_seeds(seed)))
     return _one_character_scripts(n, seed) if base == "one-character" else _shape_scripts(n, seed, vary=factors)
 
 class LatentFilmPool:
@@ -275,8 +299,12 @@ def encode_contexts(text_encoder, captions: list, p_uncond: float = 0.0, generat
     return e.view(len(captions), S, *e.shape[1:])
 
 # %% ../nbs/08_training.ipynb #ce9818cd
-def plot_loss_curve(log_csv: str | os.PathLike, out_png: str | os.PathLike | None = None, title: str = ""):
-    "Loss curve (raw and smoothed) from a `log.csv`; saved to `out_png` when given."
+LOG_COLUMNS = ["step", "loss", "sigma", "lr", "seconds"]
+EVAL_COLUMNS = ["step", "heldout_loss", "train_loss"]
+
+def plot_loss_curve(log_csv: str | os.PathLike, out_png: str | os.PathLike | None = None, title: str = "",
+                    eval_csv: str | os.PathLike | None = None):
+    "Loss curve (raw and smoothed) from a `log.csv`, with the held-out and training-pool losses of an `eval.csv`; saved to `out_png` when given."
     import matplotlib; import matplotlib.pyplot as plt
     rows = list(csv.DictReader(open(log_csv)))
     step = np.array([int(r["step"]) for r in rows]); loss = np.array([float(r["loss"]) for r in rows])
@@ -285,6 +313,11 @@ def plot_loss_curve(log_csv: str | os.PathLike, out_png: str | os.PathLike | Non
     if len(loss) >= 5:
         k = max(1, len(loss) // 20); sm = np.convolve(loss, np.ones(k) / k, mode="valid")
         ax.plot(step[k - 1:], sm, lw=2, label=f"moving average ({k})")
+    ev = list(csv.DictReader(open(eval_csv))) if eval_csv and Path(eval_csv).exists() else []
+    if ev:   # fixed sets, EMA weights: a held-out curve that rises while the training one falls is memorising
+        es = [int(r["step"]) for r in ev]
+        ax.plot(es, [float(r["heldout_loss"]) for r in ev], "o-", ms=3, color="C3", label="held-out (EMA)")
+        ax.plot(es, [float(r["train_loss"]) for r in ev], "s--", ms=3, color="C2", label="training pool (EMA)")
     ax.set_xlabel("step"); ax.set_ylabel("flow-matching MSE"); ax.set_yscale("log"); ax.legend(); ax.set_title(title)
     fig.tight_layout()
     if out_png: fig.savefig(out_png, dpi=110); plt.close(fig)
@@ -392,9 +425,66 @@ def _restore_rng(tensors: dict, meta: dict, acc) -> None:
     key = f"rng.cuda.{meta.get('extra', {}).get('rng_device', 0)}"
     if acc.device.type == "cuda" and key in tensors: torch.cuda.set_rng_state(tensors[key], acc.device)
 
+# %% ../nbs/08_training.ipynb #e7a1c0d4
+def batch_loss(model, b: dict, ctx: torch.Tensor, cfg: TrainConfig, masks: dict) -> torch.Tensor:
+    "The training loss of one micro-batch `b` (`x0`, `noise`, `sigma`, and `frame_prompt` in stage 1); `masks` caches stage 1's masks by film shape."
+    x0, noise, sigma = b["x0"], b["noise"], b["sigma"]
+    if cfg.stage == "causal":
+        F_ = x0.shape[2]; key = (F_, x0.shape[3], x0.shape[4])
+        if key not in masks:
+            ph, pw = _unwrap(model).config.patch_size[1:]
+            K, tpf = F_ // cfg.chunk_frames, (x0.shape[3] // ph) * (x0.shape[4] // pw)
+            if cfg.memory == "full":
+                masks[key] = teacher_forcing_mask(K, cfg.chunk_frames, tpf, window_chunks=cfg.window, device=x0.device)
+            else:   # the same router as streaming inference, applied per layer inside attention
+                from causalcine_nb.memory import MemoryAttention, MemoryConfig
+                mem = MemoryConfig(cfg.memory, window_chunks=cfg.memory_window, top_k=cfg.memory_top_k)
+                masks[key] = MemoryAttention(mem, K, cfg.chunk_frames, tpf, packed=True)
+        return teacher_forcing_loss(model, x0, noise, sigma, ctx, b["frame_prompt"].to(x0.device), cfg.chunk_frames,
+                                    attn_mask=masks[key])
+    v = model(add_noise(x0, noise, sigma), 1000 * sigma, ctx)
+    return F.mse_loss(v.float(), velocity_target(x0.float(), noise.float()))
+
+def _unwrap(model):
+    "The DiT inside a DDP / FSDP1 (`.module`) or torch.compile (`._orig_mod`) wrapper."
+    while hasattr(model, "module") or hasattr(model, "_orig_mod"): model = getattr(model, "module", None) or model._orig_mod
+    return model
+
+def heldout_pool(cfg: TrainConfig, cache_dir: str | os.PathLike | None = None, progress: bool = False) -> LatentFilmPool:
+    "`cfg.eval_clips` ShotWorld clips (films in stage 1) of `cfg.pool_kind` from `HELDOUT_LOSS_SEED`: seeds no training pool holds."
+    return LatentFilmPool.shotworld(cfg.eval_clips, HELDOUT_LOSS_SEED, chunk_frames=cfg.chunk_frames, progress=progress,
+                                    cache_dir=cache_dir if cache_dir is not None else (cfg.pool_cache or None), kind=cfg.pool_kind)
+
+def fixed_eval_batches(pool: LatentFilmPool, cfg: TrainConfig, seed: int = 0) -> list[dict]:
+    "`cfg.eval_clips` clips or films of `pool` with their noise and noise level, drawn once (seeded), in micro-batches of `cfg.batch_size`."
+    g, out, n = torch.Generator().manual_seed(seed), [], cfg.eval_clips
+    for i in range(0, n, cfg.batch_size):
+        k = min(cfg.batch_size, n - i)
+        b = (pool.causal_batch(k, cfg.max_latent_frames, g) if cfg.stage == "causal" else pool.clip_batch(k, cfg.clip_latent_frames, g))
+        b["noise"] = torch.randn(b["x0"].shape, generator=g)
+        b["sigma"] = sample_train_sigma(k, shift=cfg.sigma_shift, generator=g, dist=cfg.sigma_dist)
+        out.append(b)
+    return out
+
+def eval_loss(model, batches: list[dict], text_encoder, cfg: TrainConfig, masks: dict | None = None, device="cpu",
+              autocast=nullcontext) -> float:
+    "Mean `batch_loss` of `model` over fixed `batches` (no caption dropout, no gradient), weighted by batch size."
+    was_training, tot, n = model.training, 0.0, 0
+    model.eval()
+    with torch.no_grad():
+        for b in batches:
+            mb = {k: v.to(device) if torch.is_tensor(v) else v for k, v in b.items()}
+            ctx = encode_contexts(text_encoder, b["captions"]).to(device)
+            with autocast(): loss = batch_loss(model, mb, ctx, cfg, {} if masks is None else masks)
+            k = len(b["captions"]); tot += float(loss) * k; n += k
+    model.train(was_training)
+    return tot / n
+
 # %% ../nbs/08_training.ipynb #8bd1e312
-def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=None, progress: bool = True) -> dict:
-    "Run (or resume) a training stage, on one process or under `accelerate launch` (DDP / FSDP); returns a summary dict."
+def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=None, progress: bool = True,
+          heldout: LatentFilmPool | None = None) -> dict:
+    """Run (or resume) a training stage, on one process or under `accelerate launch` (DDP / FSDP); returns a summary dict.
+    `heldout`: the pool `cfg.eval_every` measures on (default: `heldout_pool(cfg)`, ShotWorld clips no training pool holds)."""
     from accelerate import Accelerator
     from accelerate.utils import DistributedType
     from causalcine_nb.checkpoint import _load_into, _join_optimizer
@@ -402,7 +492,7 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
     main, world = acc.is_main_process, acc.num_processes
     out = Path(cfg.out)
     if main: out.mkdir(parents=True, exist_ok=True)
-    ckpt, weights, log_csv = out / "checkpoint.safetensors", out / "model.safetensors", out / "log.csv"
+    ckpt, weights, log_csv, eval_csv = (out / n for n in ("checkpoint.safetensors", "model.safetensors", "log.csv", "eval.csv"))
     seed_everything(cfg.seed)   # the same seed on every process: all draw the same global batches
     if pool is None and cfg.data_shards:   # films encoded by scripts/preprocess.py, with their stored text embeddings
         from causalcine_nb.preprocess import load_shards
@@ -429,10 +519,11 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
         opt_sd = _join_optimizer({k: v for k, v in tensors.items() if k.startswith("optim.")}, meta["optimizer"])
         start = meta["step"]
         _restore_rng(tensors, meta, acc)
-        if log_csv.exists() and main:   # drop log rows written after the checkpoint (they will be redone identically)
-            rows = [r for r in csv.DictReader(open(log_csv)) if int(r["step"]) <= start]
-            with open(log_csv, "w", newline="") as fh:
-                w = csv.DictWriter(fh, fieldnames=["step", "loss", "sigma", "lr", "seconds"]); w.writeheader(); w.writerows(rows)
+        for path, cols in ((log_csv, LOG_COLUMNS), (eval_csv, EVAL_COLUMNS)):
+            if path.exists() and main:   # drop rows written after the checkpoint (they will be redone identically)
+                rows = [r for r in csv.DictReader(open(path)) if int(r["step"]) <= start]
+                with open(path, "w", newline="") as fh:
+                    w = csv.DictWriter(fh, fieldnames=cols); w.writeheader(); w.writerows(rows)
     if cfg.cpu_fsdp:   # FSDP2 by hand over gloo: what accelerate does on GPUs with an FSDP config, for CPU tests
         if acc.distributed_type != DistributedType.MULTI_CPU:
             raise CausalCineError("--cpu-fsdp shards with torch FSDP2 over gloo for multi-process CPU runs (accelerate enables FSDP "
@@ -451,6 +542,11 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
     if text_encoder is None:
         from causalcine_nb.text import ShotWorldTextEncoder
         text_encoder = ShotWorldTextEncoder(text_dim=model.config.text_dim)
+    eval_sets = {}
+    if cfg.eval_every:   # two fixed sets, drawn once: held-out clips, and as many from the training pool (the gap = memorising)
+        if heldout is None:
+            with acc.main_process_first(): heldout = heldout_pool(cfg, progress=progress and main)
+        eval_sets = {"heldout_loss": fixed_eval_batches(heldout, cfg), "train_loss": fixed_eval_batches(pool, cfg)}
     if cfg.cpu_fsdp: opt = acc.prepare(opt)
     else: model, opt = acc.prepare(model, opt)
     ema = [p.detach().clone() for p in model.parameters()]   # EMA shards, laid out like the (local) parameters
@@ -458,12 +554,22 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
         load_full_state(acc, model, model_sd, opt, opt_sd, names)
         sched.last_epoch = start
     masks: dict = {}
-    t0, run_loss, losses = time.time(), [], []
+    t0, run_loss, losses, last_eval = time.time(), [], [], {}
     if main:
         write_json(out / "config.json", asdict(cfg))
-        new_log = not log_csv.exists()
-        fh = open(log_csv, "a", newline=""); logw = csv.DictWriter(fh, fieldnames=["step", "loss", "sigma", "lr", "seconds"])
+        new_log, new_eval = not log_csv.exists(), not eval_csv.exists()
+        fh = open(log_csv, "a", newline=""); logw = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
         if new_log: logw.writeheader()
+        if eval_sets:
+            efh = open(eval_csv, "a", newline=""); evalw = csv.DictWriter(efh, fieldnames=EVAL_COLUMNS)
+            if new_eval: evalw.writeheader()
+
+    def evaluate(step):   # every process runs the same forward passes (collective under FSDP); the EMA weights, as shipped
+        with swapped_params(model, ema):
+            r = {k: eval_loss(model, bs, text_encoder, cfg, masks, acc.device, acc.autocast) for k, bs in eval_sets.items()}
+        last_eval.update(r)
+        if main:
+            evalw.writerow({"step": step, **{k: f"{v:.6f}" for k, v in r.items()}}); efh.flush()
 
     def save(step):   # collective: every process gathers, the main process writes
         msd, osd = full_state(acc, model, opt, names)
@@ -474,7 +580,8 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
             if acc.device.type == "cuda": extra["rng_device"] = acc.device.index or 0
             save_checkpoint(ckpt, _StateDict(msd), _StateDict(osd), step=step, extra=extra, ema=_StateDict(esd))
             save_checkpoint(weights, _StateDict(esd), None, step=step, extra=extra, save_rng=False)
-            fh.flush(); plot_loss_curve(log_csv, out / "loss.png", title=f"{cfg.stage} ({cfg.preset})")
+            fh.flush(); plot_loss_curve(log_csv, out / "loss.png", title=f"{cfg.stage} ({cfg.preset})",
+                                        eval_csv=eval_csv if eval_sets else None)
         acc.wait_for_everyone()
 
     bar = tqdm(range(start, cfg.steps), desc=f"train {cfg.stage}", disable=not (progress and main), initial=start, total=cfg.steps)
@@ -487,25 +594,8 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
                 mb = _draw_micro_batch(pool, cfg, acc.device)
                 if r == acc.process_index: b = mb
             ctx = encode_contexts(text_encoder, b["captions"], drop=b["drop"]).to(acc.device)
-            x0, noise, sigma = b["x0"], b["noise"], b["sigma"]
             with (acc.no_sync(model) if a < cfg.grad_accum - 1 else nullcontext()), acc.autocast():
-                if cfg.stage == "causal":
-                    F_ = x0.shape[2]; key = (F_, x0.shape[3], x0.shape[4])
-                    if key not in masks:
-                        ph, pw = dit_cfg.patch_size[1:]
-                        K, tpf = F_ // cfg.chunk_frames, (x0.shape[3] // ph) * (x0.shape[4] // pw)
-                        if cfg.memory == "full":
-                            masks[key] = teacher_forcing_mask(K, cfg.chunk_frames, tpf, window_chunks=cfg.window, device=acc.device)
-                        else:   # the same router as streaming inference, applied per layer inside attention
-                            from causalcine_nb.memory import MemoryAttention, MemoryConfig
-                            mem = MemoryConfig(cfg.memory, window_chunks=cfg.memory_window, top_k=cfg.memory_top_k)
-                            masks[key] = MemoryAttention(mem, K, cfg.chunk_frames, tpf, packed=True)
-                    loss = teacher_forcing_loss(model, x0, noise, sigma, ctx, b["frame_prompt"].to(acc.device), cfg.chunk_frames,
-                                                attn_mask=masks[key])
-                else:
-                    xt = add_noise(x0, noise, sigma)
-                    v = model(xt, 1000 * sigma, ctx)
-                    loss = F.mse_loss(v.float(), velocity_target(x0.float(), noise.float()))
+                loss = batch_loss(model, b, ctx, cfg, masks)
                 acc.backward(loss / cfg.grad_accum)   # the optimizer step sees the mean gradient of the global batch
             micro.append(loss.detach().float())
         if cfg.grad_clip > 0: acc.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -514,17 +604,21 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
         step_loss = acc.reduce(torch.stack(micro).mean(), reduction="mean").item()   # mean over the global batch
         run_loss.append(step_loss); losses.append(step_loss)
         if main and ((step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps):
-            logw.writerow({"step": step + 1, "loss": f"{np.mean(run_loss):.6f}", "sigma": f"{sigma.mean().item():.4f}",
+            logw.writerow({"step": step + 1, "loss": f"{np.mean(run_loss):.6f}", "sigma": f"{b['sigma'].mean().item():.4f}",
                            "lr": f"{sched.get_last_lr()[0]:.3e}", "seconds": f"{time.time() - t0:.2f}"})
             bar.set_postfix(loss=f"{np.mean(run_loss):.4f}")
         if (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps: run_loss = []
+        if eval_sets and ((step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps): evaluate(step + 1)
         if (step + 1) % cfg.save_every == 0 or step + 1 == cfg.steps: save(step + 1)
     if start >= cfg.steps and not weights.exists(): save(start)
-    if main: fh.close()
+    if main:
+        fh.close()
+        if eval_sets: efh.close()
     acc.wait_for_everyone()
     return {"steps": cfg.steps, "resumed_from": start, "final_loss": float(np.mean(losses[-50:])) if losses else None,
             "seconds": time.time() - t0, "checkpoint": str(ckpt), "weights": str(weights), "log": str(log_csv),
-            "processes": world, "grad_accum": cfg.grad_accum, "global_batch": cfg.batch_size * cfg.grad_accum * world}
+            "processes": world, "grad_accum": cfg.grad_accum, "global_batch": cfg.batch_size * cfg.grad_accum * world,
+            **({"eval": last_eval, "eval_log": str(eval_csv)} if eval_sets else {})}
 
 # %% ../nbs/08_training.ipynb #b08aa26b
 def config_parser(cls=TrainConfig, description: str = "") -> argparse.ArgumentParser:
