@@ -484,7 +484,7 @@ def tune_reproduction_model(name: str, out_dir="runs/repro", steps: int = 300, n
     return train(cfg, pool, progress=progress)
 
 # %% ../nbs/22_evaluate.ipynb #f0f9f2c6
-DRAWING_PROBE_SEED = 10_000     # random_shot_script seeds the probe scans (the judge trains on seeds below 1000)
+DRAWING_PROBE_SEED = 10_000     # random_shot_script seeds the probe scans (the judge trains on seeds below 1000; training pools skip 10000-19999)
 
 def drawing_probe_scripts(num_clips: int = 16, seed: int = DRAWING_PROBE_SEED, num_frames: int = 9) -> list[ShotScript]:
     "`num_clips` one-shot scripts with at least one character, framed as a close-up or medium shot."
