@@ -508,7 +508,7 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
     names = [n for n, _ in model.named_parameters()]
     if cfg.init and not cfg.resume:
         load_weights(cfg.init, model, use_ema=True)
-    dit_cfg, start = model.config, 0
+    start = 0
     if cfg.resume:   # every process reads the checkpoint; the EMA goes into the model first, to be sharded like it
         if not ckpt.exists(): raise CausalCineError(f"--resume: no checkpoint at {ckpt}; drop --resume to start a new run")
         tensors, meta = read_checkpoint(ckpt)
