@@ -24,8 +24,9 @@ __all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MOD
            'match_films', 'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main',
            'RunConfig', 'FilmMaker', 'run_benchmark', 'benchmark_tables', 'write_gallery', 'benchmark_main',
            'single_shot_pool', 'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model',
-           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'shape_rates', 'drawing_probe',
-           'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe']
+           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'shape_rates', 'shape_confusion',
+           'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts',
+           'swap_word', 'word_probe']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -528,13 +529,36 @@ def _clip_reading(frames, script, judge) -> dict:
     right = [r["characters"].get(c, {}).get("shape") == sh for c, sh in want]
     return {"present": float(np.mean([c in r["characters"] for c, _ in want])), "shape": float(np.mean(right)),
             "place": float(r["place"] in script.shots[0].caption),
-            "shapes": [(sh, bool(ok)) for (_, sh), ok in zip(want, right)]}   # (asked shape, drawn right?) per character
+            "shapes": [(sh, bool(ok)) for (_, sh), ok in zip(want, right)],   # (asked shape, drawn right?) per character
+            "read": [(sh, r["characters"].get(c, {}).get("shape")) for c, sh in want]}   # (asked, read; None = not seen)
 
 def shape_rates(clips: list[dict]) -> dict:
     "Right-shape rate per asked shape word over the characters of `clips` (`drawing_probe`'s readings); absent words left out."
     from causalcine_nb.shotworld import VOCAB
     asked = [s for c in clips for s in c["shapes"]]
     return {w: float(np.mean([ok for s, ok in asked if s == w])) for w in VOCAB["shape"] if any(s == w for s, _ in asked)}
+
+def shape_confusion(clips: list[dict]) -> dict:
+    """What the judge read for each asked shape word: `{asked: {read: share}}` over `drawing_probe`'s readings, each row
+    summing to 1 (`missing`: the character was not seen). A model that draws blobs shows one column, not a diagonal."""
+    from causalcine_nb.shotworld import VOCAB
+    pairs = [(a, r or "missing") for c in clips for a, r in c["read"]]
+    cols = [*VOCAB["shape"], "missing"]
+    return {w: {r: float(np.mean([got == r for a, got in pairs if a == w])) for r in cols}
+            for w in VOCAB["shape"] if any(a == w for a, _ in pairs)}
+
+def plot_shape_confusion(confusion: dict, ax=None, title: str = ""):
+    "The confusion of `shape_confusion` as a heat map: asked shape (rows) against the judge's reading (columns)."
+    import matplotlib.pyplot as plt
+    rows, cols = list(confusion), list(next(iter(confusion.values())))
+    m = np.array([[confusion[a][r] for r in cols] for a in rows])
+    if ax is None: _, ax = plt.subplots(figsize=(0.6 * len(cols) + 1.5, 0.45 * len(rows) + 1.2))
+    ax.imshow(m, vmin=0, vmax=1, cmap="Blues")
+    for i, j in np.ndindex(m.shape):
+        if m[i, j] > 0: ax.text(j, i, f"{m[i, j]:.2f}", ha="center", va="center", fontsize=7, color="white" if m[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=8); ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    ax.set_xlabel("the judge read"); ax.set_ylabel("the caption asked for"); ax.set_title(title or "shape confusion", fontsize=9)
+    return ax.figure
 
 def drawing_probe(draw, scripts: Sequence[ShotScript], judge=None, reference=rendered_drawer, progress: bool = True) -> dict:
     "Judge what `draw` makes of each one-shot script: mean `present`, `shape`, `place` rates, the same for `reference`, and the clips."
@@ -549,10 +573,11 @@ def drawing_probe(draw, scripts: Sequence[ShotScript], judge=None, reference=ren
                       "frame": frames[len(frames) // 2], "reference_frame": None if ref_frames is None else ref_frames[len(ref_frames) // 2]})
     keys = ("present", "shape", "place")
     out = {k: float(np.mean([c[k] for c in clips])) for k in keys}
-    out["shape_by_word"] = shape_rates(clips)
+    out["shape_by_word"], out["shape_confusion"] = shape_rates(clips), shape_confusion(clips)
     if reference is not None:
         out["reference"] = {k: float(np.mean([c["reference"][k] for c in clips])) for k in keys}
         out["reference"]["shape_by_word"] = shape_rates([c["reference"] for c in clips])
+        out["reference"]["shape_confusion"] = shape_confusion([c["reference"] for c in clips])
     return {**out, "num_clips": len(clips), "judge": judge.label, "clips": clips}
 
 def plot_drawing_probe(result: dict, num: int = 8, title: str = ""):
@@ -578,6 +603,7 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--sampler", default=None, help="bidirectional | causal (default: the checkpoint's training stage)")
     p.add_argument("--steps", type=int, default=20, help="Euler steps (default 20)")
     p.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance (default 3)")
+    p.add_argument("--shift", type=float, default=3.0, help="timestep shift of the sampling grid (default 3)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed of the first clip (default 0)")
     p.add_argument("--figure", default=None, help="write the clips figure here (.png)")
     p.add_argument("--json", default=None, help="write the rates here (.json)")
@@ -603,24 +629,26 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         if sampler not in ("bidirectional", "causal"): raise CausalCineError(f"--sampler must be bidirectional or causal, got {sampler!r}")
         t0 = time.time()
         model = load_model(a.checkpoint)
-        res = drawing_probe(model_drawer(model, sampler, a.steps, a.guidance, seed=a.seed),
+        res = drawing_probe(model_drawer(model, sampler, a.steps, a.guidance, a.shift, seed=a.seed),
                             drawing_probe_scripts(a.num_clips) if a.clips == "random" else
                             list(pool_scripts(a.clips, a.num_clips, DRAWING_PROBE_SEED)), reference=codec_drawer() if a.reference == "codec" else rendered_drawer)
         words = {k: word_probe(model, k, word_probe_scripts(a.word_probe), seed=a.seed) for k in WORD_PROBE_KINDS} if a.word_probe > 0 else {}
     except CausalCineError as e:
         return _error(p.prog, e)
-    rates = {k: res[k] for k in ("present", "shape", "place", "shape_by_word", "reference", "num_clips", "judge")}
+    rates = {k: res[k] for k in ("present", "shape", "place", "shape_by_word", "shape_confusion", "reference", "num_clips", "judge")}
     if words:
         rates["word_probe"] = {k: {key: w[key] for key in ("accuracy", "chance", "sensitivity", "num_clips")} for k, w in words.items()}
-    print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}), {res['num_clips']} {a.clips} clips: "
+    print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}, shift {a.shift:g}), {res['num_clips']} {a.clips} clips: "
           f"character present {res['present']:.3f}, right shape {res['shape']:.3f}, right place {res['place']:.3f} "
           f"({a.reference} clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}) "
           f"in {time.time() - t0:.0f} s")
     print("right shape per shape word: " + ", ".join(f"{w} {r:.2f}" for w, r in res["shape_by_word"].items()) +
           f" ({a.reference}: " + ", ".join(f"{r:.2f}" for r in res["reference"]["shape_by_word"].values()) + ")")
+    misread = {w: max((r for r in row if r != w), key=row.get) for w, row in res["shape_confusion"].items()}
+    print("most common misreading: " + ", ".join(f"{w} as {r} {res['shape_confusion'][w][r]:.2f}" for w, r in misread.items()))
     if words: print(f"word probe on {a.word_probe} one-character clips (accuracy, chance, sensitivity): " +
                     ", ".join(f"{k} {w['accuracy']:.3f} ({w['chance']:.3f}, {w['sensitivity']:.3f})" for k, w in words.items()))
-    if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance,
+    if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance, "shift": a.shift,
                                    "reference_drawer": a.reference, "clips": a.clips, **rates})
     if a.figure:
         import matplotlib; matplotlib.use("Agg")
