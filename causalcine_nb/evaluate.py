@@ -645,7 +645,8 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     print("right shape per shape word: " + ", ".join(f"{w} {r:.2f}" for w, r in res["shape_by_word"].items()) +
           f" ({a.reference}: " + ", ".join(f"{r:.2f}" for r in res["reference"]["shape_by_word"].values()) + ")")
     misread = {w: max((r for r in row if r != w), key=row.get) for w, row in res["shape_confusion"].items()}
-    print("most common misreading: " + ", ".join(f"{w} as {r} {res['shape_confusion'][w][r]:.2f}" for w, r in misread.items()))
+    misread = {w: r for w, r in misread.items() if res["shape_confusion"][w][r] > 0}   # a shape always drawn right has none
+    if misread: print("most common misreading: " + ", ".join(f"{w} as {r} {res['shape_confusion'][w][r]:.2f}" for w, r in misread.items()))
     if words: print(f"word probe on {a.word_probe} one-character clips (accuracy, chance, sensitivity): " +
                     ", ".join(f"{k} {w['accuracy']:.3f} ({w['chance']:.3f}, {w['sensitivity']:.3f})" for k, w in words.items()))
     if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance, "shift": a.shift,
