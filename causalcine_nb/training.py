@@ -25,8 +25,8 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_che
 __all__ = ['POOL_KINDS', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS', 'KINDS', 'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds',
            'parse_pool_kind', 'pool_kind_parts', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward',
            'teacher_forcing_loss', 'pool_scripts', 'LatentFilmPool', 'encode_contexts', 'plot_loss_curve',
-           'model_extra', 'load_model', 'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'batch_loss',
-           'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'train_main']
+           'model_extra', 'load_model', 'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'is_image_step',
+           'batch_loss', 'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
 POOL_KINDS = ("films", "one-character", "shapes")   # what LatentFilmPool.shotworld renders (see pool_scripts)
@@ -89,6 +89,7 @@ class TrainConfig:
     chunk_frames: int = 3             # latent frames per AR chunk (f)
     max_latent_frames: int = 24       # stage 1: films cropped to at most this many latent frames (whole chunks)
     clip_latent_frames: int = 3       # stage 0: latent frames per single-shot clip
+    image_every: int = 0              # stage 0 image-video joint training: every this many steps one takes batch_size * clip_latent_frames single latent frames instead of clips (same tokens; 0 = off, 1 = single frames only)
     window_chunks: int = -1           # stage 1, dense mask: noisy->clean local window in chunks (-1 = all history)
     memory: str = "full"              # stage 1 memory rule: full (dense TF mask) | camr | sink | window (10_memory)
     memory_window: int = 2            # W: preceding chunks in the local window (camr/sink/window)
@@ -132,6 +133,11 @@ class TrainConfig:
         if self.eval_every and self.data_shards:
             raise CausalCineError("--eval-every measures on held-out ShotWorld clips, which says nothing about a model trained on "
                                   "--data-shards; drop --eval-every (or hold out shards of your own and evaluate on them)")
+        if isinstance(self.image_every, bool) or not isinstance(self.image_every, int) or self.image_every < 0:
+            raise CausalCineError(f"image_every must be an integer >= 0 (0 = off, k = every k-th step takes single frames), got {self.image_every!r}")
+        if self.image_every and self.stage != "bidirectional":
+            raise CausalCineError("image_every mixes single-frame steps into stage 0 (--stage bidirectional); stage 1 trains on whole "
+                                  "films, so drop --image-every there")
         if not 0 <= self.cooldown_steps <= self.steps:
             raise CausalCineError(f"cooldown_steps={self.cooldown_steps} must lie in [0, steps={self.steps}]: it counts the last "
                                   "steps of the run, over which the lr decays to 0")
@@ -406,10 +412,16 @@ def swapped_params(model: torch.nn.Module, tensors: list[torch.Tensor]):
         with torch.no_grad():
             for p, k in zip(params, keep): p.copy_(k)
 
-def _draw_micro_batch(pool: LatentFilmPool, cfg: TrainConfig, device) -> dict:
-    "One micro-batch from the shared, seeded data stream: films, caption dropout, noise and noise level (in that order)."
-    b = (pool.causal_batch(cfg.batch_size, cfg.max_latent_frames) if cfg.stage == "causal"
-         else pool.clip_batch(cfg.batch_size, cfg.clip_latent_frames))
+def is_image_step(step: int, cfg: TrainConfig) -> bool:
+    "Does optimizer step `step` (0-based) take single latent frames (`cfg.image_every`: every k-th step, the k-th first)?"
+    return cfg.stage == "bidirectional" and cfg.image_every > 0 and (step + 1) % cfg.image_every == 0
+
+def _draw_micro_batch(pool: LatentFilmPool, cfg: TrainConfig, device, step: int = 0) -> dict:
+    "One micro-batch of optimizer step `step` from the shared, seeded data stream: films, caption dropout, noise and noise level (in that order)."
+    if cfg.stage == "causal": b = pool.causal_batch(cfg.batch_size, cfg.max_latent_frames)
+    elif is_image_step(step, cfg):   # as many tokens as a clip step, spread over batch_size * f independent frames
+        b = pool.clip_batch(cfg.batch_size * cfg.clip_latent_frames, 1)
+    else: b = pool.clip_batch(cfg.batch_size, cfg.clip_latent_frames)
     n = len(b["captions"])
     b["drop"] = (torch.rand(n) < cfg.p_uncond).tolist() if cfg.p_uncond > 0 else [False] * n
     b["x0"] = b["x0"].to(device)
@@ -591,7 +603,7 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
         micro = []
         for a in range(cfg.grad_accum):   # micro-batch m = a * world + rank of the global batch
             for r in range(world):        # every process draws all of them (same stream), keeps its own
-                mb = _draw_micro_batch(pool, cfg, acc.device)
+                mb = _draw_micro_batch(pool, cfg, acc.device, step)
                 if r == acc.process_index: b = mb
             ctx = encode_contexts(text_encoder, b["captions"], drop=b["drop"]).to(acc.device)
             with (acc.no_sync(model) if a < cfg.grad_accum - 1 else nullcontext()), acc.autocast():
