@@ -24,9 +24,10 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_che
 # %% auto #0
 __all__ = ['POOL_KINDS', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS', 'KINDS', 'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds',
            'parse_pool_kind', 'pool_kind_parts', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward',
-           'teacher_forcing_loss', 'pool_scripts', 'LatentFilmPool', 'encode_contexts', 'plot_loss_curve',
-           'model_extra', 'load_model', 'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'is_image_step',
-           'batch_loss', 'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'train_main']
+           'teacher_forcing_loss', 'still_scripts', 'pool_scripts', 'LatentFilmPool', 'LatentStillPool',
+           'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor', 'full_state',
+           'load_full_state', 'swapped_params', 'is_image_step', 'batch_loss', 'heldout_pool', 'fixed_eval_batches',
+           'eval_loss', 'train', 'config_parser', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
 POOL_KINDS = ("films", "one-character", "shapes")   # what LatentFilmPool.shotworld renders (see pool_scripts)
@@ -90,6 +91,7 @@ class TrainConfig:
     max_latent_frames: int = 24       # stage 1: films cropped to at most this many latent frames (whole chunks)
     clip_latent_frames: int = 3       # stage 0: latent frames per single-shot clip
     image_every: int = 0              # stage 0 image-video joint training: every this many steps one takes batch_size * clip_latent_frames single latent frames instead of clips (same tokens; 0 = off, 1 = single frames only)
+    image_pool: int = 0               # the single-frame steps draw from this many one-frame ShotWorld stills of pool_kind (LatentStillPool, from data_seed; 0 = single frames of the clip pool)
     window_chunks: int = -1           # stage 1, dense mask: noisy->clean local window in chunks (-1 = all history)
     memory: str = "full"              # stage 1 memory rule: full (dense TF mask) | camr | sink | window (10_memory)
     memory_window: int = 2            # W: preceding chunks in the local window (camr/sink/window)
@@ -138,6 +140,15 @@ class TrainConfig:
         if self.image_every and self.stage != "bidirectional":
             raise CausalCineError("image_every mixes single-frame steps into stage 0 (--stage bidirectional); stage 1 trains on whole "
                                   "films, so drop --image-every there")
+        if isinstance(self.image_pool, bool) or not isinstance(self.image_pool, int) or self.image_pool < 0:
+            raise CausalCineError(f"image_pool must be an integer >= 0 (one-frame stills for the single-frame steps; 0 = frames of "
+                                  f"the clip pool), got {self.image_pool!r}")
+        if self.image_pool and not self.image_every:
+            raise CausalCineError(f"image_pool={self.image_pool} renders stills for the single-frame steps, but this run has none; "
+                                  "add --image-every k (1 = single frames only, 2 = every other step) or drop --image-pool")
+        if self.image_pool and self.data_shards:
+            raise CausalCineError("--image-pool renders ShotWorld stills, which do not belong in a run on --data-shards; drop "
+                                  "--image-pool there (--image-every alone takes single frames of the shards)")
         if not 0 <= self.cooldown_steps <= self.steps:
             raise CausalCineError(f"cooldown_steps={self.cooldown_steps} must lie in [0, steps={self.steps}]: it counts the last "
                                   "steps of the run, over which the lr decays to 0")
@@ -203,6 +214,18 @@ def _shape_scripts(n: int, seed: int, num_frames: int = 9, vary: tuple = ()):
                            pick("place", "desert", VOCAB["place"]), pick("motion", "still", VOCAB["motion"]))
         yield ShotScript(cap, 8, [Shot(cap, num_frames)], {"seed": s, "cast": [ch]})
 
+def still_scripts(kind: str, n: int, seed: int):
+    """The `n` one-frame ShotWorld scripts of a still pool (`LatentStillPool`) of `kind`, deterministic in `seed`:
+    `one-character` and `shapes` stills are their pools' scripts cut to one frame (the same captions, seed for seed);
+    `films` stills are one-shot scripts with everything drawn at random (0-2 characters, any framing), the shots films
+    are made of. Seeds come from `pool_seeds`, as in `pool_scripts`."""
+    if "+" in str(kind): pool_kind_parts(kind); raise CausalCineError(f"still_scripts takes one pool kind, not a mix: {kind!r}")
+    base, factors = parse_pool_kind(kind)
+    if base == "films":
+        from causalcine_nb.judges import random_shot_script
+        return (random_shot_script(s, 1) for _, s in zip(range(n), pool_seeds(seed)))
+    return _one_character_scripts(n, seed, num_frames=1) if base == "one-character" else _shape_scripts(n, seed, 1, vary=factors)
+
 def pool_scripts(kind: str, n: int, seed: int):
     """The `n` ShotWorld scripts of a training pool, deterministic in `seed`: `films` (multi-shot films of every kind),
     `one-character` (one-shot close-up / medium clips of exactly one character, 17 frames), `shapes` (still close-ups of
@@ -254,10 +277,7 @@ class LatentFilmPool:
         scripts = pool_scripts(kind, num_films, seed)   # checks the kind
         codec = codec or ShotWorldCodec.default()
         if cache_dir:
-            import hashlib
-            tag = hashlib.sha1(b"".join(v.numpy().tobytes() for v in (codec.latents_mean, codec.latents_std))).hexdigest()[:10]
-            name = "shotworld" if kind == "films" else f"shotworld-{kind}".replace(":", "-").replace(",", "-")
-            cached = Path(cache_dir) / f"{name}_n{num_films}_s{seed}_f{chunk_frames}_{tag}.pt"
+            cached = _pool_cache_path(cache_dir, kind, codec, f"n{num_films}_s{seed}_f{chunk_frames}")
             if cached.exists(): return cls.load(cached)
             pool = cls.shotworld(num_films, seed, codec, chunk_frames, progress, kind=kind)
             pool.save(cached)
@@ -291,6 +311,75 @@ class LatentFilmPool:
             start = int(frames[0]) + int(torch.randint(len(frames) - clip_frames + 1, (1,), generator=generator))
             out_x.append(self.latents[i][:, start:start + clip_frames]); out_c.append(self.captions[i][s])
         return {"x0": torch.stack(out_x), "captions": out_c}
+
+def _pool_cache_path(cache_dir, kind: str, codec, stem: str) -> Path:
+    "Where an encoded pool of `kind` lives in `cache_dir`: the name carries the codec's statistics, so another codec never reads it."
+    import hashlib
+    tag = hashlib.sha1(b"".join(v.numpy().tobytes() for v in (codec.latents_mean, codec.latents_std))).hexdigest()[:10]
+    name = "shotworld" if kind == "films" else f"shotworld-{kind}".replace(":", "-").replace(",", "-")
+    return Path(cache_dir) / f"{name}_{stem}_{tag}.pt"
+
+class LatentStillPool:
+    """Encoded one-frame ShotWorld stills for the single-frame steps of image-video joint training (`--image-pool N`):
+    latents `[N, C, 1, h, w]` in one tensor, one caption each. A still costs a tenth of a 17-frame clip to render and
+    encode, so a pool of stills shows many more distinct pictures than the clip pool for the same time."""
+    def __init__(self, latents: torch.Tensor, captions: list[str]):
+        if len(captions) == 0: raise CausalCineError("the still pool is empty: ask for at least one still (--image-pool N, N >= 1)")
+        if latents.ndim != 5 or latents.shape[2] != 1 or len(latents) != len(captions):
+            raise CausalCineError(f"a still pool holds latents [N, C, 1, h, w] and N captions, got {tuple(latents.shape)} and "
+                                  f"{len(captions)} captions")
+        self.latents, self.captions = latents, list(captions)
+
+    def __len__(self): return len(self.captions)
+    def __repr__(self): return f"LatentStillPool({len(self)} stills, latent {tuple(self.latents.shape[1:])})"
+
+    def save(self, path) -> Path:
+        "Cache the stills (one tensor and the captions; loads without pickle code execution)."
+        from causalcine_nb.core import atomic_path
+        with atomic_path(path) as tmp: torch.save({"latents": self.latents, "captions": self.captions}, tmp)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path) -> "LatentStillPool":
+        d = torch.load(path, weights_only=True)
+        return cls(d["latents"].float(), d["captions"])
+
+    @classmethod
+    def shotworld(cls, num_stills: int, seed: int, codec=None, progress: bool = True,
+                  cache_dir: str | os.PathLike | None = None, kind: str = "one-character", batch: int = 256) -> "LatentStillPool":
+        """`num_stills` one-frame stills of `kind` (`still_scripts`), encoded `batch` at a time; cached in `cache_dir` if
+        given. `a+b` mixes `num_stills` of each kind."""
+        parts = pool_kind_parts(kind)
+        if len(parts) > 1:
+            pools = [cls.shotworld(num_stills, seed, codec, progress, cache_dir, kind=k, batch=batch) for k in parts]
+            return cls(torch.cat([p.latents for p in pools]), [c for p in pools for c in p.captions])
+        from causalcine_nb.shotworld import render_script
+        from causalcine_nb.codecs import ShotWorldCodec, frames_to_video
+        scripts = still_scripts(kind, num_stills, seed)   # checks the kind
+        codec = codec or ShotWorldCodec.default()
+        if cache_dir:
+            cached = _pool_cache_path(cache_dir, kind, codec, f"stills_n{num_stills}_s{seed}")
+            if cached.exists(): return cls.load(cached)
+            pool = cls.shotworld(num_stills, seed, codec, progress, kind=kind, batch=batch)
+            pool.save(cached)
+            return pool
+        lat, caps, frames = [], [], []
+        def flush():   # one encoder call per batch of stills: [B, 3, 1, H, W]
+            if frames: lat.append(codec.encode(frames_to_video(np.stack(frames)))); frames.clear()
+        for script in tqdm(scripts, total=num_stills, desc=f"encoding ShotWorld {kind} stills", disable=not progress):
+            frames.append(render_script(script)); caps.append(script.captions[0])
+            if len(frames) == batch: flush()
+        flush()
+        return cls(torch.cat(lat) if lat else torch.zeros(0, 1, 1, 1, 1), caps)
+
+    def clip_batch(self, batch_size: int, clip_frames: int = 1, generator=None) -> dict:
+        "`batch_size` stills drawn with replacement: `x0` `[B, C, 1, h, w]` (the batch of a single-frame step) and their captions."
+        if clip_frames != 1:
+            raise CausalCineError(f"a still pool holds single frames; it cannot make clips of {clip_frames} latent frames "
+                                  "(draw clips from a LatentFilmPool)")
+        idx = torch.randint(len(self), (batch_size,), generator=generator)
+        return {"x0": self.latents[idx], "captions": [self.captions[i] for i in idx.tolist()]}
+
 
 # %% ../nbs/08_training.ipynb #484cf4ed
 def encode_contexts(text_encoder, captions: list, p_uncond: float = 0.0, generator=None, drop: list | None = None) -> torch.Tensor:
@@ -416,11 +505,12 @@ def is_image_step(step: int, cfg: TrainConfig) -> bool:
     "Does optimizer step `step` (0-based) take single latent frames (`cfg.image_every`: every k-th step, the k-th first)?"
     return cfg.stage == "bidirectional" and cfg.image_every > 0 and (step + 1) % cfg.image_every == 0
 
-def _draw_micro_batch(pool: LatentFilmPool, cfg: TrainConfig, device, step: int = 0) -> dict:
-    "One micro-batch of optimizer step `step` from the shared, seeded data stream: films, caption dropout, noise and noise level (in that order)."
+def _draw_micro_batch(pool: LatentFilmPool, cfg: TrainConfig, device, step: int = 0, stills: LatentStillPool | None = None) -> dict:
+    """One micro-batch of optimizer step `step` from the shared, seeded data stream: films, caption dropout, noise and noise
+    level (in that order). Single-frame steps draw from `stills` when given, else from the clip pool."""
     if cfg.stage == "causal": b = pool.causal_batch(cfg.batch_size, cfg.max_latent_frames)
     elif is_image_step(step, cfg):   # as many tokens as a clip step, spread over batch_size * f independent frames
-        b = pool.clip_batch(cfg.batch_size * cfg.clip_latent_frames, 1)
+        b = (stills if stills is not None else pool).clip_batch(cfg.batch_size * cfg.clip_latent_frames, 1)
     else: b = pool.clip_batch(cfg.batch_size, cfg.clip_latent_frames)
     n = len(b["captions"])
     b["drop"] = (torch.rand(n) < cfg.p_uncond).tolist() if cfg.p_uncond > 0 else [False] * n
@@ -494,9 +584,10 @@ def eval_loss(model, batches: list[dict], text_encoder, cfg: TrainConfig, masks:
 
 # %% ../nbs/08_training.ipynb #8bd1e312
 def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=None, progress: bool = True,
-          heldout: LatentFilmPool | None = None) -> dict:
+          heldout: LatentFilmPool | None = None, stills: LatentStillPool | None = None) -> dict:
     """Run (or resume) a training stage, on one process or under `accelerate launch` (DDP / FSDP); returns a summary dict.
-    `heldout`: the pool `cfg.eval_every` measures on (default: `heldout_pool(cfg)`, ShotWorld clips no training pool holds)."""
+    `heldout`: the pool `cfg.eval_every` measures on (default: `heldout_pool(cfg)`, ShotWorld clips no training pool holds).
+    `stills`: the single-frame steps' pool (default: `cfg.image_pool` ShotWorld stills when set, else frames of `pool`)."""
     from accelerate import Accelerator
     from accelerate.utils import DistributedType
     from causalcine_nb.checkpoint import _load_into, _join_optimizer
@@ -551,6 +642,10 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
             pool = LatentFilmPool.shotworld(cfg.num_films, cfg.data_seed, chunk_frames=cfg.chunk_frames,
                                             progress=progress and main, cache_dir=cfg.pool_cache or None,
                                             kind=cfg.pool_kind)
+    if stills is None and cfg.image_pool:
+        with acc.main_process_first():
+            stills = LatentStillPool.shotworld(cfg.image_pool, cfg.data_seed, progress=progress and main,
+                                               cache_dir=cfg.pool_cache or None, kind=cfg.pool_kind)
     if text_encoder is None:
         from causalcine_nb.text import ShotWorldTextEncoder
         text_encoder = ShotWorldTextEncoder(text_dim=model.config.text_dim)
@@ -603,7 +698,7 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
         micro = []
         for a in range(cfg.grad_accum):   # micro-batch m = a * world + rank of the global batch
             for r in range(world):        # every process draws all of them (same stream), keeps its own
-                mb = _draw_micro_batch(pool, cfg, acc.device, step)
+                mb = _draw_micro_batch(pool, cfg, acc.device, step, stills)
                 if r == acc.process_index: b = mb
             ctx = encode_contexts(text_encoder, b["captions"], drop=b["drop"]).to(acc.device)
             with (acc.no_sync(model) if a < cfg.grad_accum - 1 else nullcontext()), acc.autocast():
@@ -646,8 +741,10 @@ def config_parser(cls=TrainConfig, description: str = "") -> argparse.ArgumentPa
 
 def train_main(argv: list[str] | None = None) -> int:
     "CLI entry point of `scripts/train.py` and `causalcine train`."
-    args = config_parser(TrainConfig, "Train the CausalCine DiT (stage 0 bidirectional / stage 1 causal).").parse_args(argv)
-    cfg = TrainConfig(**vars(args))
-    res = train(cfg)
+    parser = config_parser(TrainConfig, "Train the CausalCine DiT (stage 0 bidirectional / stage 1 causal).")
+    args = parser.parse_args(argv)
+    try: res = train(TrainConfig(**vars(args)))
+    except CausalCineError as e:   # bad flags, data or checkpoints: the message names the fix; no traceback
+        print(f"{parser.prog}: error: {e}", file=sys.stderr); return 2
     if int(os.environ.get("RANK", "0")) == 0: print(json.dumps(res, indent=2))   # once under accelerate launch / torchrun
     return 0
