@@ -322,7 +322,8 @@ def _pool_cache_path(cache_dir, kind: str, codec, stem: str) -> Path:
 class LatentStillPool:
     """Encoded one-frame ShotWorld stills for the single-frame steps of image-video joint training (`--image-pool N`):
     latents `[N, C, 1, h, w]` in one tensor, one caption each. A still costs a tenth of a 17-frame clip to render and
-    encode, so a pool of stills shows many more distinct pictures than the clip pool for the same time."""
+    encode, so a pool of stills shows many more distinct pictures than the clip pool for the same time (on the
+    one-character pool that made no measurable difference in 20000 steps: BENCHMARKS.md, "A pool of stills")."""
     def __init__(self, latents: torch.Tensor, captions: list[str]):
         if len(captions) == 0: raise CausalCineError("the still pool is empty: ask for at least one still (--image-pool N, N >= 1)")
         if latents.ndim != 5 or latents.shape[2] != 1 or len(latents) != len(captions):
