@@ -22,11 +22,11 @@ from .shotworld import ShotWorldConfig, make_script, render_script
 # %% auto #0
 __all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MODELS', 'DRAWING_PROBE_SEED', 'WORD_PROBE_KINDS',
            'match_films', 'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main',
-           'RunConfig', 'FilmMaker', 'run_benchmark', 'benchmark_tables', 'write_gallery', 'benchmark_main',
-           'single_shot_pool', 'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model',
-           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'shape_rates', 'shape_confusion',
-           'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts',
-           'swap_word', 'word_probe']
+           'RunConfig', 'FilmMaker', 'run_benchmark', 'reappearance_recall', 'recall_table', 'benchmark_tables',
+           'write_gallery', 'benchmark_main', 'single_shot_pool', 'train_joint_bidirectional', 'tune_config',
+           'tune_reproduction_model', 'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer',
+           'shape_rates', 'shape_confusion', 'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe',
+           'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -97,6 +97,7 @@ def evaluate_film(frames: np.ndarray, script: ShotScript, judge=None, detectors:
         put("reappearance", j["reappearance"])
         if j["reappearance"]["score"] is not None:
             scores["reappearance_matches_cast"] = j["reappearance"]["matches_cast"]; labels["reappearance_matches_cast"] = j["reappearance"]["backbone"]
+            details["reappearance_attributes"] = j["reappearance"]["attributes"]
         details["text_alignment_parts"] = j["text_alignment"]["parts"]
     pre = "paper_" if sw is not None else ""
     pairs_script = sw if sw is not None else script
@@ -296,8 +297,33 @@ TABLE_COLUMNS = (("sca", "SCA (TransNetV2)"), ("sca_pixel", "SCA (pixel)"), ("te
 
 def _fmt(v, n=3): return "–" if v is None else f"{v:.{n}f}"
 
+def reappearance_recall(report: dict) -> dict:
+    """What the memory films' returning protagonist kept, per attribute, over a report's films:
+    `kept` (read the same before the absence and on return), `right_before` and `right_back` (read as the cast says).
+    `{}` when no film has the readings (not a memory set, or a report written before they were kept)."""
+    rows = [f["details"]["reappearance_attributes"] for f in report["films"].values()
+            if "reappearance_attributes" in f.get("details", {})]
+    if not rows: return {}
+    def rate(pred): return float(np.mean([pred(r) for r in rows]))
+    out = {k: {"kept": rate(lambda r: r[k]["before"] is not None and r[k]["before"] == r[k]["back"]),
+               "right_before": rate(lambda r: r[k]["before"] == r[k]["cast"]),
+               "right_back": rate(lambda r: r[k]["back"] == r[k]["cast"])} for k in rows[0]}
+    return {**out, "films": len(rows)}
+
+def recall_table(recall: dict, set_name: str = "memory") -> str:
+    "Markdown: a row per configuration, for each attribute the share of films that kept it / drew it right before / on return."
+    attrs = next(list(k for k in v if k != "films") for v in recall.values() if v)
+    head = " | ".join(f"{a}: kept / right before / right back" for a in attrs)
+    lines = [f"What the returning protagonist kept (`{set_name}`; judged shape, pattern, size before its absence and on its return)", "",
+             f"| configuration | {head} | films |", "|---|" + "---|" * (len(attrs) + 1)]
+    for label, v in recall.items():
+        if not v: continue
+        lines.append(f"| `{label}` | " + " | ".join(f"{_fmt(v[a]['kept'], 2)} / {_fmt(v[a]['right_before'], 2)} / {_fmt(v[a]['right_back'], 2)}"
+                                               for a in attrs) + f" | {v['films']} |")
+    return "\n".join(lines)
+
 def benchmark_tables(results: dict) -> str:
-    "Markdown: one table per set (a row per configuration), then the model behind every column."
+    "Markdown: one table per set (a row per configuration; memory sets add `recall_table`), then the model behind every column."
     lines, labels = [], {}
     for s in results["sets"]:
         reps = [(c["label"], results["reports"][(c["label"], s)]) for c in results["configs"]]
@@ -312,6 +338,8 @@ def benchmark_tables(results: dict) -> str:
                          f" | {r['num_evaluated']} / {r['num_failed']} | {_fmt(float(np.mean(g)), 1) if g else '–'} |")
             for k, _ in cols: labels.setdefault(k, set()).add(r["mean_backbones"].get(k))
         lines.append("")
+        recall = {label: reappearance_recall(r) for label, r in reps}
+        if any(v for v in recall.values()): lines += [recall_table(recall, s), ""]
     lines.append("Models: " + "; ".join(f"{h}: {', '.join(sorted(x for x in labels[k] if x))}" for k, h in TABLE_COLUMNS if k in labels))
     return "\n".join(lines) + "\n"
 

@@ -329,8 +329,12 @@ def judge_reappearance(frames: np.ndarray, script: ShotScript, judge: JudgeNet, 
     same = same_identity(before, back, hero["colour"])
     got = back["characters"].get(hero["colour"])
     cast_ok = got is not None and all(got[k] == hero[k] for k in IDENTITY_ATTRIBUTES)
+    gone = before["characters"].get(hero["colour"])
+    # what the film kept of each attribute: the readings before the absence and on return, beside the cast's truth
+    attributes = {k: {"before": None if gone is None else gone[k], "back": None if got is None else got[k], "cast": hero[k]}
+                  for k in ATTRIBUTES}
     return {"metric": "reappearance", "score": float(same), "matches_cast": float(cast_ok), "returned": got is not None,
-            "pair": (max(m["seen"]), m["returns"]), "backbone": judge.label}
+            "pair": (max(m["seen"]), m["returns"]), "attributes": attributes, "backbone": judge.label}
 
 # %% ../nbs/21_judges.ipynb #046044b7
 def _within_shot(feats: np.ndarray, spans, metric: str, label: str) -> dict:
