@@ -89,8 +89,8 @@ class TrainConfig:
     p_uncond: float = 0.1             # caption dropout for classifier-free guidance
     chunk_frames: int = 3             # latent frames per AR chunk (f)
     max_latent_frames: int = 24       # stage 1: films cropped to at most this many latent frames (whole chunks)
-    clip_latent_frames: int = 3       # stage 0: latent frames per single-shot clip
-    image_every: int = 0              # stage 0 image-video joint training: every this many steps one takes batch_size * clip_latent_frames single latent frames instead of clips (same tokens; 0 = off, 1 = single frames only)
+    clip_latent_frames: int = 3       # stage 0: latent frames per single-shot clip (and, with image_every, the single frames per clip or film of a single-frame step)
+    image_every: int = 0              # image-video joint training: every this many steps one takes batch_size * clip_latent_frames single latent frames instead of clips (stage 0) or films (stage 1) (0 = off, 1 = single frames only, stage 0)
     image_pool: int = 0               # the single-frame steps draw from this many one-frame ShotWorld stills of pool_kind (LatentStillPool, from data_seed; 0 = single frames of the clip pool)
     window_chunks: int = -1           # stage 1, dense mask: noisy->clean local window in chunks (-1 = all history)
     memory: str = "full"              # stage 1 memory rule: full (dense TF mask) | camr | sink | window (10_memory)
@@ -137,9 +137,9 @@ class TrainConfig:
                                   "--data-shards; drop --eval-every (or hold out shards of your own and evaluate on them)")
         if isinstance(self.image_every, bool) or not isinstance(self.image_every, int) or self.image_every < 0:
             raise CausalCineError(f"image_every must be an integer >= 0 (0 = off, k = every k-th step takes single frames), got {self.image_every!r}")
-        if self.image_every and self.stage != "bidirectional":
-            raise CausalCineError("image_every mixes single-frame steps into stage 0 (--stage bidirectional); stage 1 trains on whole "
-                                  "films, so drop --image-every there")
+        if self.image_every == 1 and self.stage == "causal":
+            raise CausalCineError("image_every=1 in stage 1 makes every step a single-frame step, so it would never train on films; "
+                                  "use --image-every 2 or more (every k-th step single frames), or 0")
         if isinstance(self.image_pool, bool) or not isinstance(self.image_pool, int) or self.image_pool < 0:
             raise CausalCineError(f"image_pool must be an integer >= 0 (one-frame stills for the single-frame steps; 0 = frames of "
                                   f"the clip pool), got {self.image_pool!r}")
@@ -504,14 +504,16 @@ def swapped_params(model: torch.nn.Module, tensors: list[torch.Tensor]):
 
 def is_image_step(step: int, cfg: TrainConfig) -> bool:
     "Does optimizer step `step` (0-based) take single latent frames (`cfg.image_every`: every k-th step, the k-th first)?"
-    return cfg.stage == "bidirectional" and cfg.image_every > 0 and (step + 1) % cfg.image_every == 0
+    return cfg.image_every > 0 and (step + 1) % cfg.image_every == 0
 
 def _draw_micro_batch(pool: LatentFilmPool, cfg: TrainConfig, device, step: int = 0, stills: LatentStillPool | None = None) -> dict:
     """One micro-batch of optimizer step `step` from the shared, seeded data stream: films, caption dropout, noise and noise
-    level (in that order). Single-frame steps draw from `stills` when given, else from the clip pool."""
-    if cfg.stage == "causal": b = pool.causal_batch(cfg.batch_size, cfg.max_latent_frames)
-    elif is_image_step(step, cfg):   # as many tokens as a clip step, spread over batch_size * f independent frames
+    level (in that order). Single-frame steps draw from `stills` when given, else from the clip pool; in stage 1 too,
+    where they keep the pictures of stage 0 sharp between teacher-forcing steps."""
+    if is_image_step(step, cfg):   # stage 0: as many tokens as a clip step, spread over batch_size * f independent frames
         b = (stills if stills is not None else pool).clip_batch(cfg.batch_size * cfg.clip_latent_frames, 1)
+        b["image"] = True              # batch_loss: the bidirectional loss, also in stage 1
+    elif cfg.stage == "causal": b = pool.causal_batch(cfg.batch_size, cfg.max_latent_frames)
     else: b = pool.clip_batch(cfg.batch_size, cfg.clip_latent_frames)
     n = len(b["captions"])
     b["drop"] = (torch.rand(n) < cfg.p_uncond).tolist() if cfg.p_uncond > 0 else [False] * n
@@ -532,7 +534,7 @@ def _restore_rng(tensors: dict, meta: dict, acc) -> None:
 def batch_loss(model, b: dict, ctx: torch.Tensor, cfg: TrainConfig, masks: dict) -> torch.Tensor:
     "The training loss of one micro-batch `b` (`x0`, `noise`, `sigma`, and `frame_prompt` in stage 1); `masks` caches stage 1's masks by film shape."
     x0, noise, sigma = b["x0"], b["noise"], b["sigma"]
-    if cfg.stage == "causal":
+    if cfg.stage == "causal" and not b.get("image", False):   # single-frame steps of stage 1 take the loss of stage 0
         F_ = x0.shape[2]; key = (F_, x0.shape[3], x0.shape[4])
         if key not in masks:
             ph, pw = _unwrap(model).config.patch_size[1:]
