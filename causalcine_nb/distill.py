@@ -72,6 +72,7 @@ class DistillConfig:
     films_per_shard: int = 8          # ode-pairs: films per shard file
     pair_batch: int = 4               # ode-pairs: films integrated together
     data_seed: int = 1000             # ShotWorld seed of the films (the teacher's training pool by default)
+    introduce_patterns: float = 0.0   # share of the films whose captions name each pattern where its character first appears (as the teacher's --introduce-patterns)
     pool_cache: str = "runs/cache"    # encoded-pool cache ("" = none)
     seed: int = 0                     # seeds the student, the batches and the noise
     log_every: int = 10               # write the mean loss to log.csv every this many steps
@@ -209,7 +210,8 @@ def _pair_settings(cfg: DistillConfig, f: int, mem: MemoryConfig, teacher_path: 
     return {"teacher": teacher_path, "teacher_steps": cfg.teacher_steps, "student_steps": cfg.student_steps,
             "shift": cfg.shift, "guidance": cfg.teacher_guidance, "chunk_frames": f, "memory": asdict(mem),
             "num_films": cfg.num_films, "data_seed": cfg.data_seed, "max_latent_frames": cfg.max_latent_frames,
-            "films_per_shard": cfg.films_per_shard, "seed": cfg.seed}
+            "films_per_shard": cfg.films_per_shard, "seed": cfg.seed,
+            **({"introduce_patterns": cfg.introduce_patterns} if cfg.introduce_patterns else {})}   # older manifests have no key
 
 def make_ode_pairs(cfg: DistillConfig, pool: LatentFilmPool | None = None, text_encoder=None, device=None,
                    progress: bool = True) -> dict:
@@ -228,7 +230,8 @@ def make_ode_pairs(cfg: DistillConfig, pool: LatentFilmPool | None = None, text_
                                   f"or the same settings to resume")
     else: write_json(man, settings)
     if pool is None: pool = LatentFilmPool.shotworld(cfg.num_films, cfg.data_seed, chunk_frames=f, progress=progress,
-                                                     cache_dir=cfg.pool_cache or None)
+                                                     cache_dir=cfg.pool_cache or None,
+                                                 introduce_patterns=cfg.introduce_patterns)
     if text_encoder is None:
         from causalcine_nb.text import ShotWorldTextEncoder
         text_encoder = ShotWorldTextEncoder(text_dim=teacher.config.text_dim)
@@ -402,7 +405,8 @@ def distill(cfg: DistillConfig, pool: LatentFilmPool | None = None, text_encoder
         sigmas = data.sigmas
     else:
         if pool is None: pool = LatentFilmPool.shotworld(cfg.num_films, cfg.data_seed, chunk_frames=f, progress=progress,
-                                                         cache_dir=cfg.pool_cache or None)
+                                                         cache_dir=cfg.pool_cache or None,
+                                                 introduce_patterns=cfg.introduce_patterns)
         data = film_set(pool, cfg.max_latent_frames)
         grid = sampling_sigmas(cfg.teacher_steps, cfg.shift)
     student, opt = acc.prepare(student, opt)

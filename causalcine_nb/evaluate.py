@@ -25,8 +25,8 @@ __all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MOD
            'RunConfig', 'FilmMaker', 'run_benchmark', 'reappearance_recall', 'recall_table', 'benchmark_tables',
            'write_gallery', 'benchmark_main', 'single_shot_pool', 'train_joint_bidirectional', 'tune_config',
            'tune_reproduction_model', 'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer',
-           'shape_rates', 'shape_confusion', 'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe',
-           'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe']
+           'shape_rates', 'shape_confusion', 'pattern_spread', 'pattern_rates', 'plot_shape_confusion', 'drawing_probe',
+           'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -552,11 +552,15 @@ def codec_drawer(codec=None):
 
 def _clip_reading(frames, script, judge) -> dict:
     from causalcine_nb.judges import read_film, _caption_chars
+    from causalcine_nb.shotworld import film_cast
     r = read_film(frames, script, judge)[0]
     want = sorted(_caption_chars(script.shots[0].caption))
     right = [r["characters"].get(c, {}).get("shape") == sh for c, sh in want]
+    cast = {c["name"]: c["pattern"] for c in film_cast(script)}
+    patterns = [(cast[f"{c} {sh}"], r["characters"].get(c, {}).get("pattern")) for c, sh in want]   # (the cast's, read; None = not seen)
     return {"present": float(np.mean([c in r["characters"] for c, _ in want])), "shape": float(np.mean(right)),
             "place": float(r["place"] in script.shots[0].caption),
+            "pattern": float(np.mean([a == b for a, b in patterns])), "patterns": patterns,
             "shapes": [(sh, bool(ok)) for (_, sh), ok in zip(want, right)],   # (asked shape, drawn right?) per character
             "read": [(sh, r["characters"].get(c, {}).get("shape")) for c, sh in want]}   # (asked, read; None = not seen)
 
@@ -575,6 +579,19 @@ def shape_confusion(clips: list[dict]) -> dict:
     return {w: {r: float(np.mean([got == r for a, got in pairs if a == w])) for r in cols}
             for w in VOCAB["shape"] if any(a == w for a, _ in pairs)}
 
+def pattern_spread(clips: list[dict]) -> dict:
+    """The share of each pattern among the patterns read on the characters of `clips` that were seen (`drawing_probe`'s
+    readings). Rendered characters spread over all four; a model that draws no pattern puts nearly everything on one."""
+    from causalcine_nb.shotworld import VOCAB
+    read = [got for c in clips for _, got in c["patterns"] if got is not None]
+    return {p: float(np.mean([g == p for g in read])) if read else 0.0 for p in VOCAB["pattern"]}
+
+def pattern_rates(clips: list[dict]) -> dict:
+    "Right-pattern rate per pattern of the cast over the characters of `clips` (`drawing_probe`'s readings); absent patterns left out."
+    from causalcine_nb.shotworld import VOCAB
+    pairs = [p for c in clips for p in c["patterns"]]
+    return {w: float(np.mean([a == r for a, r in pairs if a == w])) for w in VOCAB["pattern"] if any(a == w for a, _ in pairs)}
+
 def plot_shape_confusion(confusion: dict, ax=None, title: str = ""):
     "The confusion of `shape_confusion` as a heat map: asked shape (rows) against the judge's reading (columns)."
     import matplotlib.pyplot as plt
@@ -589,7 +606,8 @@ def plot_shape_confusion(confusion: dict, ax=None, title: str = ""):
     return ax.figure
 
 def drawing_probe(draw, scripts: Sequence[ShotScript], judge=None, reference=rendered_drawer, progress: bool = True) -> dict:
-    "Judge what `draw` makes of each one-shot script: mean `present`, `shape`, `place` rates, the same for `reference`, and the clips."
+    """Judge what `draw` makes of each one-shot script: mean `present`, `shape`, `place` and `pattern` rates (the pattern
+    is right when it is the film cast's: chance, 1/4, unless the caption names it), the same for `reference`, and the clips."""
     from causalcine_nb.judges import load_judge
     judge = judge or load_judge()
     clips = []
@@ -599,13 +617,15 @@ def drawing_probe(draw, scripts: Sequence[ShotScript], judge=None, reference=ren
         clips.append({"caption": made.shots[0].caption, **_clip_reading(frames, made, judge),
                       "reference": _clip_reading(ref_frames, made, judge) if reference is not None else None,
                       "frame": frames[len(frames) // 2], "reference_frame": None if ref_frames is None else ref_frames[len(ref_frames) // 2]})
-    keys = ("present", "shape", "place")
+    keys = ("present", "shape", "place", "pattern")
     out = {k: float(np.mean([c[k] for c in clips])) for k in keys}
-    out["shape_by_word"], out["shape_confusion"] = shape_rates(clips), shape_confusion(clips)
+    out.update(shape_by_word=shape_rates(clips), shape_confusion=shape_confusion(clips), pattern_spread=pattern_spread(clips),
+               pattern_by_word=pattern_rates(clips))
     if reference is not None:
-        out["reference"] = {k: float(np.mean([c["reference"][k] for c in clips])) for k in keys}
-        out["reference"]["shape_by_word"] = shape_rates([c["reference"] for c in clips])
-        out["reference"]["shape_confusion"] = shape_confusion([c["reference"] for c in clips])
+        refs = [c["reference"] for c in clips]
+        out["reference"] = {k: float(np.mean([c[k] for c in refs])) for k in keys}
+        out["reference"].update(shape_by_word=shape_rates(refs), shape_confusion=shape_confusion(refs), pattern_spread=pattern_spread(refs),
+                                pattern_by_word=pattern_rates(refs))
     return {**out, "num_clips": len(clips), "judge": judge.label, "clips": clips}
 
 def plot_drawing_probe(result: dict, num: int = 8, title: str = ""):
@@ -642,6 +662,9 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--clips", default="random",
                    help="which one-shot clips: random (close-up/medium, one or two characters), or held-out clips of a "
                         "training pool: one-character, shapes or shapes:FACTORS (scripts/train.py --pool-kind) (default random)")
+    p.add_argument("--name-patterns", action="store_true", help="name each character's pattern in the probe captions "
+                   "(shotworld.introduce_attributes), so the right-pattern rate asks whether the model draws the pattern word "
+                   "(default: captions name none, and the rate is at chance, 0.25, for any model)")
     p.add_argument("--word-probe", type=int, default=0, help="also run the word probe (denoising-loss classifier of the shape, "
                    "colour and place words) on this many one-character clips (default 0: off)")
     a = p.parse_args(argv)
@@ -657,13 +680,17 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         if sampler not in ("bidirectional", "causal"): raise CausalCineError(f"--sampler must be bidirectional or causal, got {sampler!r}")
         t0 = time.time()
         model = load_model(a.checkpoint)
-        res = drawing_probe(model_drawer(model, sampler, a.steps, a.guidance, a.shift, seed=a.seed),
-                            drawing_probe_scripts(a.num_clips) if a.clips == "random" else
-                            list(pool_scripts(a.clips, a.num_clips, DRAWING_PROBE_SEED)), reference=codec_drawer() if a.reference == "codec" else rendered_drawer)
+        scripts = (drawing_probe_scripts(a.num_clips) if a.clips == "random" else list(pool_scripts(a.clips, a.num_clips, DRAWING_PROBE_SEED)))
+        if a.name_patterns:
+            from causalcine_nb.shotworld import introduce_attributes
+            scripts = [introduce_attributes(s) for s in scripts]
+        res = drawing_probe(model_drawer(model, sampler, a.steps, a.guidance, a.shift, seed=a.seed), scripts,
+                            reference=codec_drawer() if a.reference == "codec" else rendered_drawer)
         words = {k: word_probe(model, k, word_probe_scripts(a.word_probe), seed=a.seed) for k in WORD_PROBE_KINDS} if a.word_probe > 0 else {}
     except CausalCineError as e:
         return _error(p.prog, e)
-    rates = {k: res[k] for k in ("present", "shape", "place", "shape_by_word", "shape_confusion", "reference", "num_clips", "judge")}
+    rates = {k: res[k] for k in ("present", "shape", "place", "pattern", "shape_by_word", "shape_confusion", "pattern_spread",
+                                 "pattern_by_word", "reference", "num_clips", "judge")}
     if words:
         rates["word_probe"] = {k: {key: w[key] for key in ("accuracy", "chance", "sensitivity", "num_clips")} for k, w in words.items()}
     print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}, shift {a.shift:g}), {res['num_clips']} {a.clips} clips: "
@@ -672,13 +699,19 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
           f"in {time.time() - t0:.0f} s")
     print("right shape per shape word: " + ", ".join(f"{w} {r:.2f}" for w, r in res["shape_by_word"].items()) +
           f" ({a.reference}: " + ", ".join(f"{r:.2f}" for r in res["reference"]["shape_by_word"].values()) + ")")
+    ref = res["reference"]
+    print(f"right pattern {res['pattern']:.3f} ({a.reference}: {ref['pattern']:.3f}; captions {'name' if a.name_patterns else 'do not name (chance 0.25)'} "
+          f"the pattern); patterns read: " + ", ".join(f"{p} {v:.2f}" for p, v in res["pattern_spread"].items()) +
+          f" ({a.reference}: " + ", ".join(f"{v:.2f}" for v in ref["pattern_spread"].values()) + ")")
+    print("right pattern per pattern: " + ", ".join(f"{w} {r:.2f}" for w, r in res["pattern_by_word"].items()) +
+          f" ({a.reference}: " + ", ".join(f"{r:.2f}" for r in ref["pattern_by_word"].values()) + ")")
     misread = {w: max((r for r in row if r != w), key=row.get) for w, row in res["shape_confusion"].items()}
     misread = {w: r for w, r in misread.items() if res["shape_confusion"][w][r] > 0}   # a shape always drawn right has none
     if misread: print("most common misreading: " + ", ".join(f"{w} as {r} {res['shape_confusion'][w][r]:.2f}" for w, r in misread.items()))
     if words: print(f"word probe on {a.word_probe} one-character clips (accuracy, chance, sensitivity): " +
                     ", ".join(f"{k} {w['accuracy']:.3f} ({w['chance']:.3f}, {w['sensitivity']:.3f})" for k, w in words.items()))
     if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance, "shift": a.shift,
-                                   "reference_drawer": a.reference, "clips": a.clips, **rates})
+                                   "reference_drawer": a.reference, "clips": a.clips, "name_patterns": a.name_patterns, **rates})
     if a.figure:
         import matplotlib; matplotlib.use("Agg")
         plot_drawing_probe(res).savefig(a.figure, dpi=90, bbox_inches="tight")

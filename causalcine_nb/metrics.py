@@ -22,15 +22,15 @@ from .shotworld import ShotWorldConfig, make_script, render_script
 
 # %% auto #0
 __all__ = ['DETECTORS', 'CLIP_MEAN', 'CLIP_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'RANDOM_LABEL', 'BENCHMARK_SETS',
-           'BENCHMARK_SHOTS', 'sca_details', 'sca_score', 'load_transnetv2', 'shot_spans', 'transnetv2_probabilities',
-           'peaks_to_cuts', 'histogram_differences', 'block_differences', 'histogram_cuts', 'pixel_cuts', 'detect_cuts',
-           'detector_label', 'shot_cut_accuracy', 'clip_preprocess', 'dino_preprocess', 'dinov2_preprocess',
-           'ImageEncoder', 'clip_image_encoder', 'dino_encoder', 'dinov2_encoder', 'random_image_encoder',
-           'mean_colour_encoder', 'frame_consistency', 'within_shot_consistency', 'subject_consistency',
-           'background_consistency', 'load_aesthetic_head', 'aesthetic_score', 'TextVideoEncoder', 'uniform_indices',
-           'clip_text_video_encoder', 'random_text_video_encoder', 'text_alignment', 'same_subject_pairs',
-           'inter_shot_consistency', 'mean_over_videos', 'benchmark_seed', 'benchmark_scripts',
-           'write_benchmark_scripts', 'detector_accuracy']
+           'BENCHMARK_INTRODUCE', 'BENCHMARK_SHOTS', 'sca_details', 'sca_score', 'load_transnetv2', 'shot_spans',
+           'transnetv2_probabilities', 'peaks_to_cuts', 'histogram_differences', 'block_differences', 'histogram_cuts',
+           'pixel_cuts', 'detect_cuts', 'detector_label', 'shot_cut_accuracy', 'clip_preprocess', 'dino_preprocess',
+           'dinov2_preprocess', 'ImageEncoder', 'clip_image_encoder', 'dino_encoder', 'dinov2_encoder',
+           'random_image_encoder', 'mean_colour_encoder', 'frame_consistency', 'within_shot_consistency',
+           'subject_consistency', 'background_consistency', 'load_aesthetic_head', 'aesthetic_score',
+           'TextVideoEncoder', 'uniform_indices', 'clip_text_video_encoder', 'random_text_video_encoder',
+           'text_alignment', 'same_subject_pairs', 'inter_shot_consistency', 'mean_over_videos', 'benchmark_seed',
+           'benchmark_scripts', 'write_benchmark_scripts', 'detector_accuracy']
 
 # %% ../nbs/20_metrics.ipynb #6fd39694
 def _check_cuts(cuts, num_frames: int, name: str) -> np.ndarray:
@@ -507,7 +507,8 @@ def mean_over_videos(results: Sequence[dict]) -> dict:
             "num_videos": len(scores), "backbone": labels.pop()}
 
 # %% ../nbs/20_metrics.ipynb #37513d9d
-BENCHMARK_SETS = {"multishot": ("mix", 1), "memory": ("memory", 2)}   # set -> (ShotWorld kind, set id)
+BENCHMARK_SETS = {"multishot": ("mix", 1), "memory": ("memory", 2), "memory-intro": ("memory", 2)}   # set -> (ShotWorld kind, set id)
+BENCHMARK_INTRODUCE = {"memory-intro": ("pattern",)}   # sets whose captions name these attributes where a character first appears
 BENCHMARK_SHOTS = 5
 
 def benchmark_seed(set_name: str, seed: int, index: int) -> int:
@@ -518,8 +519,11 @@ def benchmark_seed(set_name: str, seed: int, index: int) -> int:
 
 def benchmark_scripts(set_name: str = "multishot", n: int = 100, seed: int = 0,
                       config: ShotWorldConfig | None = None) -> list[ShotScript]:
-    "The `n` five-shot benchmark scripts of `set_name` ('multishot' or 'memory'), deterministic in `seed`."
+    """The `n` five-shot benchmark scripts of `set_name` ('multishot', 'memory' or 'memory-intro'), deterministic in `seed`.
+    'memory-intro' holds the films of 'memory', with each character's pattern named in the first shot that shows it
+    (`shotworld.introduce_attributes`), so the return asks memory for a pattern the film has set up."""
     import dataclasses
+    from causalcine_nb.shotworld import introduce_attributes
     if n < 1: raise CausalCineError(f"n must be a positive number of scripts, got {n}")
     benchmark_seed(set_name, seed, 0)                                  # validates set_name
     cfg = dataclasses.replace(config or ShotWorldConfig(), min_shots=BENCHMARK_SHOTS, max_shots=BENCHMARK_SHOTS)
@@ -527,6 +531,7 @@ def benchmark_scripts(set_name: str = "multishot", n: int = 100, seed: int = 0,
     out = []
     for i in range(n):
         sc = make_script(benchmark_seed(set_name, seed, i), kind, cfg)
+        if set_name in BENCHMARK_INTRODUCE: sc = introduce_attributes(sc, BENCHMARK_INTRODUCE[set_name])
         sc.extra["benchmark"] = {"set": set_name, "seed": int(seed), "index": i}
         out.append(sc)
     return out

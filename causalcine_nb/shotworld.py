@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse, copy, json, re, sys, textwrap, zlib
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -22,8 +23,8 @@ __all__ = ['VOCAB', 'OPTIONAL_SLOTS', 'MAX_CHARACTERS', 'CAMERA_MOTIONS', 'GRAMM
            'vocabulary_text', 'parse_caption', 'check_caption', 'make_caption', 'ShotWorldConfig', 'shade',
            'place_params', 'shape_mask', 'pattern_mask', 'script_seed', 'film_cast', 'default_layout', 'shot_tracks',
            'render_script', 'render_caption', 'world_sheet', 'annotate_script', 'film_seed', 'make_script',
-           'frame_truth', 'write_film', 'load_shotworld_script', 'storyboard', 'save_storyboard', 'shotworld_main',
-           'demo_main']
+           'introduce_attributes', 'frame_truth', 'write_film', 'load_shotworld_script', 'storyboard',
+           'save_storyboard', 'shotworld_main', 'demo_main']
 
 # %% ../nbs/01_shotworld.ipynb #e8dee4df
 VOCAB: dict[str, list[str]] = {
@@ -662,6 +663,32 @@ def make_script(seed: int, kind: str = "random", config: ShotWorldConfig | None 
             sh.extra["layout"] = lay
     out = annotate_script(script)
     out.extra = {"world": "shotworld", "version": SHOTWORLD_VERSION, **{k: v for k, v in out.extra.items() if k not in ("world", "version")}}
+    return out
+
+# %% ../nbs/01_shotworld.ipynb #0769fb96
+def introduce_attributes(script: ShotScript, attributes: Sequence[str] = ("pattern",)) -> ShotScript:
+    """A copy of `script` whose captions name each character's `attributes` (pattern and/or size, from `film_cast`) in
+    the first shot that shows it. Later shots keep their captions, so only memory can carry what was named. The seed and
+    cast are pinned in the copy, so it renders to the same frames."""
+    attributes = tuple(attributes)
+    bad = [a for a in attributes if a not in ("pattern", "size")]
+    if not attributes or bad:
+        raise CausalCineError(f"introduce_attributes names pattern and/or size (colour and shape are always named), got {list(attributes)}")
+    parsed = [parse_caption(c) for c in script.captions]
+    cast = film_cast(script, parsed)
+    by_name = {c["name"]: c for c in cast}
+    out = copy.deepcopy(script)
+    out.extra["seed"], out.extra["cast"] = script_seed(script), cast   # a hand script's seed hashes its captions: pin it
+    seen = set()
+    for sh, p in zip(out.shots, parsed):
+        attrs, changed = [], False
+        for (col, shp), a in zip(p["characters"], p["attributes"]):
+            name, a = _char_name(col, shp), dict(a)
+            if name not in seen:
+                for k in attributes:
+                    changed |= a[k] != by_name[name][k]; a[k] = by_name[name][k]
+            seen.add(name); attrs.append(a)
+        if changed: sh.caption = make_caption(p["framing"], p["characters"], p["place"], p["motion"], attributes=attrs)
     return out
 
 # %% ../nbs/01_shotworld.ipynb #3c6805c5

@@ -24,7 +24,7 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_che
 # %% auto #0
 __all__ = ['POOL_KINDS', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS', 'KINDS', 'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds',
            'parse_pool_kind', 'pool_kind_parts', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward',
-           'teacher_forcing_loss', 'still_scripts', 'pool_scripts', 'LatentFilmPool', 'LatentStillPool',
+           'teacher_forcing_loss', 'introduced', 'still_scripts', 'pool_scripts', 'LatentFilmPool', 'LatentStillPool',
            'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor', 'full_state',
            'load_full_state', 'swapped_params', 'is_image_step', 'batch_loss', 'heldout_pool', 'fixed_eval_batches',
            'eval_loss', 'train', 'config_parser', 'train_main']
@@ -98,6 +98,7 @@ class TrainConfig:
     memory_top_k: int = 3             # k: routed history frames (camr)
     num_films: int = 600              # ShotWorld training films (procedural pool)
     pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | a mix such as shapes+one-character (num_films of each)
+    introduce_patterns: float = 0.0   # share of the pool's films (and stills) whose captions name each character's pattern in the first shot that shows it (shotworld.introduce_attributes); later shots leave it to memory
     pool_cache: str = "runs/cache"    # where the encoded pool is cached ("" = no cache)
     data_seed: int = 1000             # ShotWorld seed of the training pool (pools skip the evaluation seeds 10000-19999)
     eval_every: int = 0               # every this many steps, the EMA model's denoising loss on held-out ShotWorld clips and on the training pool goes to eval.csv (0 = off)
@@ -117,6 +118,10 @@ class TrainConfig:
         if self.max_latent_frames % self.chunk_frames:
             raise CausalCineError(f"max_latent_frames={self.max_latent_frames} must be a multiple of chunk_frames={self.chunk_frames}")
         pool_kind_parts(self.pool_kind)   # raises on an unknown kind
+        if not 0.0 <= self.introduce_patterns <= 1.0:
+            raise CausalCineError(f"introduce_patterns is the share of pool scripts that name each pattern once, in [0, 1]; got {self.introduce_patterns}")
+        if self.introduce_patterns and self.data_shards:
+            raise CausalCineError("--introduce-patterns rewrites ShotWorld captions; a run on --data-shards has its own captions: drop it")
         if self.memory not in ("full", "camr", "sink", "window"):
             raise CausalCineError(f"memory must be full, camr, sink or window, got {self.memory!r}")
         if self.memory != "full" and self.window_chunks >= 0:
@@ -214,6 +219,15 @@ def _shape_scripts(n: int, seed: int, num_frames: int = 9, vary: tuple = ()):
                            pick("place", "desert", VOCAB["place"]), pick("motion", "still", VOCAB["motion"]))
         yield ShotScript(cap, 8, [Shot(cap, num_frames)], {"seed": s, "cast": [ch]})
 
+def introduced(scripts, share: float = 0.0):
+    """`scripts`, with each one (independently, with probability `share`, decided by its ShotWorld seed) passed through
+    `shotworld.introduce_attributes`: its captions name each character's pattern where it first appears."""
+    from causalcine_nb.shotworld import introduce_attributes, script_seed
+    if not 0.0 <= share <= 1.0: raise CausalCineError(f"the share of scripts that introduce patterns must lie in [0, 1], got {share}")
+    for sc in scripts:
+        pick = share > 0 and np.random.default_rng([script_seed(sc), 0x1A7]).random() < share
+        yield introduce_attributes(sc) if pick else sc
+
 def still_scripts(kind: str, n: int, seed: int):
     """The `n` one-frame ShotWorld scripts of a still pool (`LatentStillPool`) of `kind`, deterministic in `seed`:
     `one-character` and `shapes` stills are their pools' scripts cut to one frame (the same captions, seed for seed);
@@ -262,24 +276,26 @@ class LatentFilmPool:
 
     @classmethod
     def shotworld(cls, num_films: int, seed: int, codec=None, chunk_frames: int = 3, progress: bool = True,
-                  cache_dir: str | os.PathLike | None = None, kind: str = "films") -> "LatentFilmPool":
+                  cache_dir: str | os.PathLike | None = None, kind: str = "films", introduce_patterns: float = 0.0) -> "LatentFilmPool":
         """`num_films` ShotWorld films (deterministic in `seed`), encoded; cached in `cache_dir` if given.
         `kind`: which scripts (`pool_scripts`): films, one-character or shapes; `a+b` mixes `num_films` of each kind
-        (each part cached on its own, so a mix reuses the pools already encoded)."""
+        (each part cached on its own, so a mix reuses the pools already encoded). `introduce_patterns`: the share of
+        scripts whose captions name each pattern where the character first appears (`introduced`)."""
         parts = pool_kind_parts(kind)
         if len(parts) > 1:   # replay mixes: a curriculum keeps the earlier rung in the batches (BENCHMARKS.md)
-            pools = [cls.shotworld(num_films, seed, codec, chunk_frames, progress, cache_dir, kind=k) for k in parts]
+            pools = [cls.shotworld(num_films, seed, codec, chunk_frames, progress, cache_dir, kind=k, introduce_patterns=introduce_patterns) for k in parts]
             return cls([z for p in pools for z in p.latents], [f for p in pools for f in p.frame_prompt],
                        [c for p in pools for c in p.captions], chunk_frames)
         from causalcine_nb.shotworld import render_script
         from causalcine_nb.codecs import ShotWorldCodec
         from causalcine_nb.chunks import ChunkLayout
-        scripts = pool_scripts(kind, num_films, seed)   # checks the kind
+        scripts = introduced(pool_scripts(kind, num_films, seed), introduce_patterns)   # checks the kind
         codec = codec or ShotWorldCodec.default()
         if cache_dir:
-            cached = _pool_cache_path(cache_dir, kind, codec, f"n{num_films}_s{seed}_f{chunk_frames}")
+            tag = f"_ip{introduce_patterns:g}" if introduce_patterns else ""
+            cached = _pool_cache_path(cache_dir, kind, codec, f"n{num_films}_s{seed}_f{chunk_frames}{tag}")
             if cached.exists(): return cls.load(cached)
-            pool = cls.shotworld(num_films, seed, codec, chunk_frames, progress, kind=kind)
+            pool = cls.shotworld(num_films, seed, codec, chunk_frames, progress, kind=kind, introduce_patterns=introduce_patterns)
             pool.save(cached)
             return pool
         lat, fp, caps = [], [], []
@@ -347,21 +363,23 @@ class LatentStillPool:
 
     @classmethod
     def shotworld(cls, num_stills: int, seed: int, codec=None, progress: bool = True,
-                  cache_dir: str | os.PathLike | None = None, kind: str = "one-character", batch: int = 256) -> "LatentStillPool":
+                  cache_dir: str | os.PathLike | None = None, kind: str = "one-character", batch: int = 256,
+                  introduce_patterns: float = 0.0) -> "LatentStillPool":
         """`num_stills` one-frame stills of `kind` (`still_scripts`), encoded `batch` at a time; cached in `cache_dir` if
         given. `a+b` mixes `num_stills` of each kind."""
         parts = pool_kind_parts(kind)
         if len(parts) > 1:
-            pools = [cls.shotworld(num_stills, seed, codec, progress, cache_dir, kind=k, batch=batch) for k in parts]
+            pools = [cls.shotworld(num_stills, seed, codec, progress, cache_dir, kind=k, batch=batch, introduce_patterns=introduce_patterns) for k in parts]
             return cls(torch.cat([p.latents for p in pools]), [c for p in pools for c in p.captions])
         from causalcine_nb.shotworld import render_script
         from causalcine_nb.codecs import ShotWorldCodec, frames_to_video
-        scripts = still_scripts(kind, num_stills, seed)   # checks the kind
+        scripts = introduced(still_scripts(kind, num_stills, seed), introduce_patterns)   # checks the kind
         codec = codec or ShotWorldCodec.default()
         if cache_dir:
-            cached = _pool_cache_path(cache_dir, kind, codec, f"stills_n{num_stills}_s{seed}")
+            tag = f"_ip{introduce_patterns:g}" if introduce_patterns else ""
+            cached = _pool_cache_path(cache_dir, kind, codec, f"stills_n{num_stills}_s{seed}{tag}")
             if cached.exists(): return cls.load(cached)
-            pool = cls.shotworld(num_stills, seed, codec, progress, kind=kind, batch=batch)
+            pool = cls.shotworld(num_stills, seed, codec, progress, kind=kind, batch=batch, introduce_patterns=introduce_patterns)
             pool.save(cached)
             return pool
         lat, caps, frames = [], [], []
@@ -644,11 +662,12 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
         with acc.main_process_first():   # the main process renders and caches the pool, the others load the cache
             pool = LatentFilmPool.shotworld(cfg.num_films, cfg.data_seed, chunk_frames=cfg.chunk_frames,
                                             progress=progress and main, cache_dir=cfg.pool_cache or None,
-                                            kind=cfg.pool_kind)
+                                            kind=cfg.pool_kind, introduce_patterns=cfg.introduce_patterns)
     if stills is None and cfg.image_pool:
         with acc.main_process_first():
             stills = LatentStillPool.shotworld(cfg.image_pool, cfg.data_seed, progress=progress and main,
-                                               cache_dir=cfg.pool_cache or None, kind=cfg.pool_kind)
+                                               cache_dir=cfg.pool_cache or None, kind=cfg.pool_kind,
+                                               introduce_patterns=cfg.introduce_patterns)
     if text_encoder is None:
         from causalcine_nb.text import ShotWorldTextEncoder
         text_encoder = ShotWorldTextEncoder(text_dim=model.config.text_dim)
