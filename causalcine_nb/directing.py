@@ -29,7 +29,7 @@ __all__ = ['DEFAULT_TEACHER', 'DEFAULT_STUDENT', 'DEFAULT_MODEL', 'DEFAULT_SAMPL
            'chunk_boundaries', 'shot_chunk_counts', 'DirectorSession', 'checkpoint_memory', 'load_director',
            'generate_film', 'generate_main', 'shot_colour', 'director_view', 'plot_director', 'chunk_gif',
            'DirectorPanel', 'RoutingView', 'routing_view', 'plot_routing_explorer', 'RoutingExplorer',
-           'routed_shot_share']
+           'routed_shot_share', 'routed_from', 'return_routing']
 
 # %% ../nbs/12_directing.ipynb #8d8370b3
 DEFAULT_TEACHER = data_dir() / "models" / "shotworld_teacher_patterns.safetensors"   # the many-step causal teacher (20 steps, CFG)
@@ -174,9 +174,14 @@ class DirectorSession:
         if self.device.type == "cuda": torch.cuda.synchronize(self.device)
 
     @torch.no_grad()
-    def next_chunk(self) -> np.ndarray:
-        "Generate, commit and decode the next chunk: uint8 frames `[n, H, W, 3]` (n = 1+4(f-1) for chunk 0, else 4f)."
+    def next_chunk(self, given: torch.Tensor | None = None) -> np.ndarray:
+        """Generate, commit and decode the next chunk: uint8 frames `[n, H, W, 3]` (n = 1+4(f-1) for chunk 0, else 4f).
+        `given`: a clean latent chunk `[1, C, f, h, w]` to commit instead of generating one (its clean pass only):
+        the history is teacher-forced, e.g. to continue a real clip or to test memory on a perfect setup."""
         self._need_start("next_chunk()")
+        if given is not None and tuple(given.shape) != self.latent_shape:
+            raise CausalCineError(f"a given chunk must be a clean latent of shape {list(self.latent_shape)} (one chunk of this "
+                                  f"session), got {list(given.shape)}; encode the frames with the session's codec and cut them into chunks")
         c = self.gen.chunk
         if self.pending is not None:
             self.shots.append({"caption": self.pending, "first_chunk": c}); self.pending = None
@@ -184,15 +189,16 @@ class DirectorSession:
         neg = self._context("") if self.gen.guidance != 1.0 else None
         noise = torch.randn(self.latent_shape, generator=self._noise).to(self.device)   # CPU draw: same on any device
         t0 = time.perf_counter()
-        with self._score_hooks():
-            x0 = self.gen.step_chunk(noise, ctx, neg)
+        with self._score_hooks():   # the noise is drawn for a given chunk too, so later chunks get the same draws
+            if given is None: x0 = self.gen.step_chunk(noise, ctx, neg)
+            else: x0 = given.to(self.device, next(self.model.parameters()).dtype); self.gen.prefill(x0, ctx, neg)
         self._sync(); t1 = time.perf_counter()
         frames = video_to_frames(self.decoder(x0.float()))[0]
         self._sync(); t2 = time.perf_counter()
         self.chunk_shot.append(len(self.shots) - 1)
         if self.keep_frames: self._frames.append(frames)
         self.num_frames += len(frames)
-        self.log.append({"chunk": c, "shot": len(self.shots) - 1, "video_frames": len(frames),
+        self.log.append({"chunk": c, "shot": len(self.shots) - 1, "video_frames": len(frames), "given": given is not None,
                          "chunk_ms": 1000 * (t1 - t0), "decode_ms": 1000 * (t2 - t1)})
         return frames
 
@@ -232,7 +238,8 @@ class DirectorSession:
                  for s, n, k in zip(self.shots, frames, chunks)]
         m = self.memory
         gen = {"memory": {"mode": m.mode, "window_chunks": m.window_chunks, "top_k": m.top_k, "sink_chunks": m.sink_chunks},
-               "chunk_frames": self.chunk_frames, "num_chunks": self.num_chunks, "seed": self.seed, **self.sampler}
+               "chunk_frames": self.chunk_frames, "num_chunks": self.num_chunks, "seed": self.seed, **self.sampler,
+               "given_chunks": [l["chunk"] for l in self.log if l["given"]]}
         return ShotScript(self.story, self.fps, shots, {"height": self.height, "width": self.width,
                                                         "chunk_shot": list(self.chunk_shot), "generation": gen})
 
@@ -270,15 +277,22 @@ def load_director(checkpoint=None, *, memory=None, chunk_frames: int | None = No
     else: mem = MemoryConfig.parse(memory) if memory is not None else trained
     return DirectorSession(model, memory=mem, chunk_frames=f, **session_kw)
 
-def generate_film(session: DirectorSession, script: ShotScript, progress: bool = True) -> tuple[np.ndarray, ShotScript]:
-    "Direct `session` through `script` (cuts at the nearest chunk boundaries): uint8 frames `[T, H, W, 3]` and the generated script."
+def generate_film(session: DirectorSession, script: ShotScript, progress: bool = True,
+                  prefix: torch.Tensor | None = None) -> tuple[np.ndarray, ShotScript]:
+    """Direct `session` through `script` (cuts at the nearest chunk boundaries): uint8 frames `[T, H, W, 3]` and the generated script.
+    `prefix`: clean latents `[1, C, n f, h, w]` given as the film's first `n` chunks (teacher-forced, not generated)."""
     counts = shot_chunk_counts(script, session.chunk_frames, session.codec)
     first = np.cumsum([0] + counts[:-1]).tolist()
     shot_at = {c: s for s, c in enumerate(first)}
+    f = session.chunk_frames
+    if prefix is not None and (prefix.ndim != 5 or prefix.shape[2] % f or prefix.shape[2] // f > sum(counts)):
+        raise CausalCineError(f"prefix must be clean latents [1, C, n*{f}, h, w] of at most the script's {sum(counts)} chunks, "
+                              f"got {list(prefix.shape)}")
+    given = 0 if prefix is None else prefix.shape[2] // f
     session.start(script.shots[0].caption, story=script.story)
     for c in tqdm(range(sum(counts)), desc="generate", unit="chunk", disable=not progress):
         if c in shot_at and shot_at[c] > 0: session.cue(script.shots[shot_at[c]].caption)
-        session.next_chunk()
+        session.next_chunk(prefix[:, :, c * f:(c + 1) * f] if c < given else None)
     made = session.script()
     out = ShotScript(script.story, session.fps, [], {**copy.deepcopy(script.extra), **made.extra})
     for sh, m in zip(script.shots, made.shots):
@@ -575,3 +589,20 @@ def routed_shot_share(view: RoutingView) -> np.ndarray:
         np.add.at(out[view.chunk_shot[c]], view.frame_shot[js], 1)
     tot = out.sum(1, keepdims=True)
     return np.divide(out, tot, out=np.zeros_like(out), where=tot > 0)
+
+# %% ../nbs/12_directing.ipynb #c940a172
+def routed_from(view: RoutingView, chunk: int, shots) -> dict:
+    "Chunk `chunk`'s routed frames (over layers): the share from `shots`, and that share among its candidates (`chance`)."
+    if not 0 <= chunk < view.num_chunks: raise CausalCineError(f"chunk {chunk} out of range [0, {view.num_chunks})")
+    mine = np.isin(view.frame_shot, list(shots))
+    routed, cand = view.routed[:, chunk], view.candidate[chunk]
+    n, m = int(routed.sum()), int(cand.sum())
+    return {"chunk": int(chunk), "share": float((routed & mine[None]).sum() / n) if n else None,
+            "chance": float((cand & mine).sum() / m) if m else None, "routed": n}
+
+def return_routing(view: RoutingView, script: ShotScript) -> dict | None:
+    "`routed_from` for the first chunk of a memory film's return and the shots that showed the protagonist (None: not a memory film, or no return made)."
+    m = script.extra.get("memory")
+    if not m: return None
+    cs = np.flatnonzero(view.chunk_shot == m["returns"])
+    return routed_from(view, int(cs[0]), m["seen"]) if len(cs) else None

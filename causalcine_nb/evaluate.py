@@ -202,31 +202,37 @@ class RunConfig:
     label: str
     kind: str
     checkpoint: str | None = None
+    setup: bool = False       # memory films: the ground truth is given up to the return, the model makes the rest
 
     @classmethod
     def parse(cls, spec: str) -> "RunConfig":
-        "`[label=]kind[@checkpoint]`, e.g. `camr`, `single=camr@runs/repro/causal_singleshot/model.safetensors`."
+        """`[label=]kind[+setup][@checkpoint]`, e.g. `camr`, `single=camr@runs/repro/causal_singleshot/model.safetensors`;
+        `camr+setup` gives a memory film's ground truth up to the return (label `camr-setup`)."""
         label, _, rest = spec.rpartition("=") if "=" in spec.split("@")[0] else ("", "", spec)
         kind, _, ckpt = rest.partition("@")
-        kind = kind.strip()
+        kind, plus, mod = kind.strip().partition("+")
         if kind not in GEN_KINDS:
-            raise CausalCineError(f"unknown configuration kind {kind!r} in {spec!r}; use [label=]kind[@checkpoint] with kind one of {', '.join(GEN_KINDS)}")
+            raise CausalCineError(f"unknown configuration kind {kind!r} in {spec!r}; use [label=]kind[+setup][@checkpoint] with kind one of {', '.join(GEN_KINDS)}")
+        if plus and (mod.strip() != "setup" or kind not in ("camr", "sink", "window", "full")):
+            raise CausalCineError(f"{spec!r}: the only modifier is +setup, for the streaming kinds camr, sink, window and full "
+                                  "(e.g. camr+setup: the memory film's ground truth up to the return, the model makes the rest)")
         if ckpt and kind in ("groundtruth", "repeat"): raise CausalCineError(f"{kind} renders the script; it takes no checkpoint ({spec!r})")
-        label = label.strip() or kind
+        label = label.strip() or (f"{kind}-setup" if plus else kind)
         if not label.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise CausalCineError(f"configuration label {label!r} must be letters, digits, '-', '_' or '.' (it names a folder)")
-        return cls(label, kind, ckpt.strip() or None)
+        return cls(label, kind, ckpt.strip() or None, bool(plus))
 
 class FilmMaker:
     "Makes the film of a script under one `RunConfig` (models loaded once)."
     def __init__(self, cfg: RunConfig, window: int = 2, top_k: int = 3, device: str = "cpu"):
         self.cfg, self.device, self.model, self.session = cfg, device, None, None
+        self.last_routing = None   # camr on a memory film: where the return's first chunk routed (`directing.return_routing`)
         if cfg.kind in ("camr", "sink", "window", "full"):
             from causalcine_nb.directing import DEFAULT_TEACHER, load_director
             from causalcine_nb.memory import MemoryConfig
             # the teacher, not `generate`'s default student: the tables compare memory rules on the model they trained
             self.session = load_director(cfg.checkpoint or DEFAULT_TEACHER, memory=MemoryConfig(cfg.kind, window, top_k), device=device,
-                                         record_routing=False, progress=False)
+                                         record_routing=cfg.kind == "camr", progress=False)
         elif cfg.kind == "bidirectional":
             from causalcine_nb.checkpoint import read_checkpoint
             from causalcine_nb.directing import DEFAULT_TEACHER, default_sampler_settings
@@ -234,6 +240,16 @@ class FilmMaker:
             path = cfg.checkpoint or DEFAULT_TEACHER
             self.model = load_model(path, device=device)
             self.sampler = default_sampler_settings(read_checkpoint(path)[1].get("extra", {}))
+
+    def setup(self, script: ShotScript) -> torch.Tensor:
+        "The ground-truth latents of a memory film's chunks before the return (what `+setup` gives the model)."
+        from causalcine_nb.directing import shot_chunk_counts
+        m = script.extra.get("memory")
+        if not m: raise CausalCineError(f"configuration {self.cfg.label}: +setup gives a memory film its ground truth up to the "
+                                        "return, but this script is not a memory film; run it on the memory, memory-intro or carry set")
+        s, f = self.session, self.session.chunk_frames
+        n = sum(shot_chunk_counts(script, f, s.codec)[:m["returns"]])
+        return s.codec.encode_frames(render_script(script))[:, :, :n * f].to(s.device)
 
     def __call__(self, script: ShotScript, seed: int) -> np.ndarray:
         "uint8 frames `[T, H, W, 3]` of `script`, with noise seed `seed`."
@@ -244,7 +260,11 @@ class FilmMaker:
         if self.session is not None:
             from causalcine_nb.directing import generate_film
             self.session.seed = int(seed)
-            return generate_film(self.session, script, progress=False)[0]
+            frames = generate_film(self.session, script, progress=False, prefix=self.setup(script) if self.cfg.setup else None)[0]
+            if self.session.record_routing:
+                from causalcine_nb.directing import return_routing, routing_view
+                self.last_routing = return_routing(routing_view(self.session), script)
+            return frames
         from causalcine_nb.sampling import sample_film
         return sample_film(self.model, script, sampler="bidirectional", seed=int(seed), progress=False, **self.sampler)[0]
 
@@ -271,18 +291,24 @@ def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: S
             maker, fdir = None, out / "films" / c.label / s
             tfile = fdir / "generation_seconds.json"
             times = json.loads(tfile.read_text()) if tfile.exists() else {}
+            rfile = fdir / "return_routing.json"   # camr on memory films: where each return's first chunk routed
+            routing = json.loads(rfile.read_text()) if rfile.exists() else {}
             for i, sp in enumerate(tqdm(paths, desc=f"{c.label} on {s}", unit="film", disable=not progress)):
                 mp4 = fdir / f"{sp.stem}.mp4"
                 if mp4.exists(): continue
                 maker = maker or FilmMaker(c, window, top_k, device)
                 script = load_script(sp)
                 t0 = time.perf_counter(); frames = maker(script, seed=i); times[sp.stem] = time.perf_counter() - t0
+                if maker.last_routing is not None: routing[sp.stem] = maker.last_routing; write_json(rfile, routing)
                 write_video(mp4, frames, fps=script.fps)
                 write_json(tfile, times)
             if not evaluate: continue
             rep = evaluate_folder(fdir, out / "scripts" / s, judge, detectors, device=device, progress=progress)
             rep["generation_seconds"] = {k: v for k, v in times.items() if k in rep["films"] or k in {f["film"] for f in rep["failed"]}}
             rep["config"] = vars(c); rep["set"] = s
+            rr = [r for r in routing.values() if r["share"] is not None]
+            if rr: rep["return_routing"] = {"setup_share": float(np.mean([r["share"] for r in rr])),
+                                            "chance": float(np.mean([r["chance"] for r in rr])), "films": len(rr)}
             write_json(out / "reports" / f"{c.label}_{s}.json", rep)
             results["reports"][(c.label, s)] = rep
     if not evaluate: return results
@@ -340,6 +366,12 @@ def benchmark_tables(results: dict) -> str:
         lines.append("")
         recall = {label: reappearance_recall(r) for label, r in reps}
         if any(v for v in recall.values()): lines += [recall_table(recall, s), ""]
+        routed = [(label, r["return_routing"]) for label, r in reps if r.get("return_routing")]
+        if routed:
+            lines += ["Where CAMR routed the return's first chunk (`directing.return_routing`): the share of its routed frames "
+                      "(over layers) from the shots that showed the protagonist, and that share among its candidates (chance)", "",
+                      "| configuration | routed from the setup | chance | films |", "|---|---|---|---|"]
+            lines += [f"| `{label}` | {_fmt(v['setup_share'])} | {_fmt(v['chance'])} | {v['films']} |" for label, v in routed] + [""]
     lines.append("Models: " + "; ".join(f"{h}: {', '.join(sorted(x for x in labels[k] if x))}" for k, h in TABLE_COLUMNS if k in labels))
     return "\n".join(lines) + "\n"
 
@@ -387,7 +419,8 @@ def benchmark_main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output folder (scripts/, films/, reports/, tables.md, gallery.html)")
     p.add_argument("--sets", default="multishot,memory", help="comma-separated benchmark sets (default multishot,memory)")
     p.add_argument("--configs", default="groundtruth,repeat,window,sink,camr,full",
-                   help="comma-separated [label=]kind[@checkpoint]; kinds: " + ", ".join(GEN_KINDS))
+                   help="comma-separated [label=]kind[+setup][@checkpoint]; kinds: " + ", ".join(GEN_KINDS) +
+                   "; +setup (streaming kinds, memory sets): the ground truth is given up to the return")
     p.add_argument("--num-films", type=int, default=10, help="films per set (default 10)")
     p.add_argument("--seed", type=int, default=0, help="benchmark seed (default 0)")
     p.add_argument("--window", type=int, default=2, help="W, chunks in the local window of every memory mode (default 2)")

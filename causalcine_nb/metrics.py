@@ -507,8 +507,8 @@ def mean_over_videos(results: Sequence[dict]) -> dict:
             "num_videos": len(scores), "backbone": labels.pop()}
 
 # %% ../nbs/20_metrics.ipynb #37513d9d
-BENCHMARK_SETS = {"multishot": ("mix", 1), "memory": ("memory", 2), "memory-intro": ("memory", 2)}   # set -> (ShotWorld kind, set id)
-BENCHMARK_INTRODUCE = {"memory-intro": ("pattern",)}   # sets whose captions name these attributes where a character first appears
+BENCHMARK_SETS = {"multishot": ("mix", 1), "memory": ("memory", 2), "memory-intro": ("memory", 2), "carry": ("place_change", 3)}   # set -> (ShotWorld kind, set id)
+BENCHMARK_INTRODUCE = {"memory-intro": ("pattern",), "carry": ("pattern",)}   # sets whose captions name these attributes where a character first appears
 BENCHMARK_SHOTS = 5
 
 def benchmark_seed(set_name: str, seed: int, index: int) -> int:
@@ -519,9 +519,10 @@ def benchmark_seed(set_name: str, seed: int, index: int) -> int:
 
 def benchmark_scripts(set_name: str = "multishot", n: int = 100, seed: int = 0,
                       config: ShotWorldConfig | None = None) -> list[ShotScript]:
-    """The `n` five-shot benchmark scripts of `set_name` ('multishot', 'memory' or 'memory-intro'), deterministic in `seed`.
+    """The `n` five-shot benchmark scripts of `set_name` ('multishot', 'memory', 'memory-intro' or 'carry'), deterministic in `seed`.
     'memory-intro' holds the films of 'memory', with each character's pattern named in the first shot that shows it
-    (`shotworld.introduce_attributes`), so the return asks memory for a pattern the film has set up."""
+    (`shotworld.introduce_attributes`), so the return asks memory for a pattern the film has set up. 'carry' (changes of
+    place, patterns introduced) marks shot 1 as the protagonist's return with no absence: the one-cut control."""
     import dataclasses
     from causalcine_nb.shotworld import introduce_attributes
     if n < 1: raise CausalCineError(f"n must be a positive number of scripts, got {n}")
@@ -532,6 +533,7 @@ def benchmark_scripts(set_name: str = "multishot", n: int = 100, seed: int = 0,
     for i in range(n):
         sc = make_script(benchmark_seed(set_name, seed, i), kind, cfg)
         if set_name in BENCHMARK_INTRODUCE: sc = introduce_attributes(sc, BENCHMARK_INTRODUCE[set_name])
+        if set_name == "carry": sc.extra["memory"] = {"character": 0, "seen": [0], "absent": [], "returns": 1}
         sc.extra["benchmark"] = {"set": set_name, "seed": int(seed), "index": i}
         out.append(sc)
     return out

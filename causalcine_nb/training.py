@@ -7,7 +7,7 @@ Docs: https://causalcine-nb.github.io/causalcine-nb/training.html.md"""
 # %% ../nbs/08_training.ipynb #14457d23
 from __future__ import annotations
 import argparse, copy, csv, json, math, os, sys, time
-from dataclasses import dataclass, asdict, field, fields
+from dataclasses import dataclass, asdict, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +22,16 @@ from .flow import add_noise, velocity_target, sample_train_sigma
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_checkpoint
 
 # %% auto #0
-__all__ = ['POOL_KINDS', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS', 'KINDS', 'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds',
-           'parse_pool_kind', 'pool_kind_parts', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward',
-           'teacher_forcing_loss', 'introduced', 'still_scripts', 'pool_scripts', 'LatentFilmPool', 'LatentStillPool',
-           'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor', 'full_state',
-           'load_full_state', 'swapped_params', 'is_image_step', 'batch_loss', 'heldout_pool', 'fixed_eval_batches',
-           'eval_loss', 'train', 'config_parser', 'train_main']
+__all__ = ['POOL_KINDS', 'MEMORY_POOL_FRAMES', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS', 'KINDS', 'LOG_COLUMNS',
+           'EVAL_COLUMNS', 'pool_seeds', 'parse_pool_kind', 'pool_kind_parts', 'TrainConfig', 'packed_inputs',
+           'teacher_forcing_forward', 'teacher_forcing_loss', 'return_span', 'introduced', 'still_scripts',
+           'pool_scripts', 'LatentFilmPool', 'LatentStillPool', 'encode_contexts', 'plot_loss_curve', 'model_extra',
+           'load_model', 'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'is_image_step', 'batch_loss',
+           'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
-POOL_KINDS = ("films", "one-character", "shapes")   # what LatentFilmPool.shotworld renders (see pool_scripts)
+POOL_KINDS = ("films", "one-character", "shapes", "memory")   # what LatentFilmPool.shotworld renders (see pool_scripts)
+MEMORY_POOL_FRAMES = 24   # `memory` pool films are at least this long and return their protagonist 2+ chunks before it (= default max_latent_frames)
 
 EVAL_SEEDS = range(10_000, 20_000)   # ShotWorld seeds held out for evaluation (probes, held-out loss): no training pool holds them
 HELDOUT_LOSS_SEED = 15_000          # where the held-out pool of `--eval-every` starts (the drawing and word probes scan from 10_000)
@@ -97,7 +98,8 @@ class TrainConfig:
     memory_window: int = 2            # W: preceding chunks in the local window (camr/sink/window)
     memory_top_k: int = 3             # k: routed history frames (camr)
     num_films: int = 600              # ShotWorld training films (procedural pool)
-    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | a mix such as shapes+one-character (num_films of each)
+    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | memory (memory films whose return fits a 24-frame crop) | a mix such as shapes+one-character (num_films of each)
+    return_weight: float = 1.0        # stage 1: weight of the loss on the return shot of memory films (where only memory tells what the protagonist looks like; 1 = plain)
     introduce_patterns: float = 0.0   # share of the pool's films (and stills) whose captions name each character's pattern in the first shot that shows it (shotworld.introduce_attributes); later shots leave it to memory
     pool_cache: str = "runs/cache"    # where the encoded pool is cached ("" = no cache)
     data_seed: int = 1000             # ShotWorld seed of the training pool (pools skip the evaluation seeds 10000-19999)
@@ -117,9 +119,17 @@ class TrainConfig:
             raise CausalCineError(f"stage must be 'bidirectional' or 'causal', got {self.stage!r}")
         if self.max_latent_frames % self.chunk_frames:
             raise CausalCineError(f"max_latent_frames={self.max_latent_frames} must be a multiple of chunk_frames={self.chunk_frames}")
-        pool_kind_parts(self.pool_kind)   # raises on an unknown kind
+        if "memory" in pool_kind_parts(self.pool_kind) and self.stage == "causal" and self.max_latent_frames < MEMORY_POOL_FRAMES:
+            raise CausalCineError(f"the memory pool's films return their protagonist within their first {MEMORY_POOL_FRAMES} latent frames; "
+                                  f"max_latent_frames={self.max_latent_frames} would crop many returns away: use --max-latent-frames "
+                                  f"{MEMORY_POOL_FRAMES} or more")
         if not 0.0 <= self.introduce_patterns <= 1.0:
             raise CausalCineError(f"introduce_patterns is the share of pool scripts that name each pattern once, in [0, 1]; got {self.introduce_patterns}")
+        if not self.return_weight >= 1.0:
+            raise CausalCineError(f"return_weight weighs the loss on memory films' returns up (>= 1; 1 = plain), got {self.return_weight}")
+        if self.return_weight != 1.0 and (self.stage != "causal" or self.data_shards):
+            raise CausalCineError("--return-weight weighs the returns of ShotWorld memory films in stage-1 teacher forcing: it needs "
+                                  "--stage causal on a ShotWorld pool (not --data-shards, whose films carry no memory annotation)")
         if self.introduce_patterns and self.data_shards:
             raise CausalCineError("--introduce-patterns rewrites ShotWorld captions; a run on --data-shards has its own captions: drop it")
         if self.memory not in ("full", "camr", "sink", "window"):
@@ -187,10 +197,14 @@ def teacher_forcing_forward(model: CausalWanDiT, x0, noise, sigma, context, fram
     v = model(x_in, t, context, frame_pos=pos, frame_prompt=fp, attn_mask=attn_mask)
     return v[:, :, F_:]
 
-def teacher_forcing_loss(model, x0, noise, sigma, context, frame_prompt, chunk_frames, window_chunks=None, attn_mask=None):
-    "Flow-matching MSE on the noisy half."
+def teacher_forcing_loss(model, x0, noise, sigma, context, frame_prompt, chunk_frames, window_chunks=None, attn_mask=None,
+                         frame_weight=None):
+    "Flow-matching MSE on the noisy half; `frame_weight` `[B, F]` weights each latent frame (normalised: all ones = the plain MSE)."
     v = teacher_forcing_forward(model, x0, noise, sigma, context, frame_prompt, chunk_frames, window_chunks, attn_mask=attn_mask)
-    return F.mse_loss(v.float(), velocity_target(x0.float(), noise.float()))
+    err = (v.float() - velocity_target(x0.float(), noise.float())) ** 2
+    if frame_weight is None: return err.mean()
+    w = frame_weight.to(err)[:, None, :, None, None].expand_as(err)
+    return (w * err).mean() / w.mean()
 
 # %% ../nbs/08_training.ipynb #b6759330
 KINDS = ("random", "memory", "place_change", "shot_reverse")
@@ -219,6 +233,28 @@ def _shape_scripts(n: int, seed: int, num_frames: int = 9, vary: tuple = ()):
                            pick("place", "desert", VOCAB["place"]), pick("motion", "still", VOCAB["motion"]))
         yield ShotScript(cap, 8, [Shot(cap, num_frames)], {"seed": s, "cast": [ch]})
 
+def _memory_scripts(n: int, seed: int, latent_frames: int = MEMORY_POOL_FRAMES, chunk_frames: int = 3):
+    """The first `n` ShotWorld memory films from `seed` up (`pool_seeds`) whose protagonist returns early enough for a
+    stage-1 crop of `latent_frames` to hold the setup, the absence and two chunks of the return, and that are at least
+    that long (so a batch crop keeps all of it)."""
+    from causalcine_nb.chunks import ChunkLayout
+    from causalcine_nb.shotworld import make_script
+    for s in pool_seeds(seed):
+        if n <= 0: return
+        sc = make_script(s, kind="memory")
+        lay = ChunkLayout.from_script(sc, chunk_frames=chunk_frames, tokens_per_frame=1, crop=True)
+        back = (lay.chunk_shot == sc.extra["memory"]["returns"]).nonzero().flatten()   # the return's chunks
+        if len(back) and lay.num_latent_frames >= latent_frames and (int(back[0]) + 2) * chunk_frames <= latent_frames:
+            n -= 1; yield sc
+
+def return_span(script, chunk_frames: int = 3) -> tuple[int, int]:
+    "Latent frames `[start, end)` of a memory film's return shot, as the pool crops it (`ChunkLayout`); `(0, 0)` for other films."
+    m = script.extra.get("memory")
+    if not m: return (0, 0)
+    from causalcine_nb.chunks import ChunkLayout
+    fs = (ChunkLayout.from_script(script, chunk_frames=chunk_frames, tokens_per_frame=1, crop=True).frame_prompt == m["returns"]).nonzero().flatten()
+    return (int(fs[0]), int(fs[-1]) + 1) if len(fs) else (0, 0)
+
 def introduced(scripts, share: float = 0.0):
     """`scripts`, with each one (independently, with probability `share`, decided by its ShotWorld seed) passed through
     `shotworld.introduce_attributes`: its captions name each character's pattern where it first appears."""
@@ -232,10 +268,10 @@ def still_scripts(kind: str, n: int, seed: int):
     """The `n` one-frame ShotWorld scripts of a still pool (`LatentStillPool`) of `kind`, deterministic in `seed`:
     `one-character` and `shapes` stills are their pools' scripts cut to one frame (the same captions, seed for seed);
     `films` stills are one-shot scripts with everything drawn at random (0-2 characters, any framing), the shots films
-    are made of. Seeds come from `pool_seeds`, as in `pool_scripts`."""
+    are made of (the `memory` pool's stills are the `films` stills). Seeds come from `pool_seeds`, as in `pool_scripts`."""
     if "+" in str(kind): pool_kind_parts(kind); raise CausalCineError(f"still_scripts takes one pool kind, not a mix: {kind!r}")
     base, factors = parse_pool_kind(kind)
-    if base == "films":
+    if base in ("films", "memory"):   # a memory film is made of the same shots as any film
         from causalcine_nb.judges import random_shot_script
         return (random_shot_script(s, 1) for _, s in zip(range(n), pool_seeds(seed)))
     return _one_character_scripts(n, seed, num_frames=1) if base == "one-character" else _shape_scripts(n, seed, 1, vary=factors)
@@ -244,12 +280,16 @@ def pool_scripts(kind: str, n: int, seed: int):
     """The `n` ShotWorld scripts of a training pool, deterministic in `seed`: `films` (multi-shot films of every kind),
     `one-character` (one-shot close-up / medium clips of exactly one character, 17 frames), `shapes` (still close-ups of
     one big plain red character in the desert, 9 frames: only the shape and the layout vary; `shapes:colour,place` varies
-    the named `SHAPE_FACTORS` too: the rungs of a ladder from the shapes pool towards the one-character pool).
+    the named `SHAPE_FACTORS` too: the rungs of a ladder from the shapes pool towards the one-character pool), `memory`
+    (memory films whose protagonist is seen, leaves for two or more shots and returns inside the first
+    `MEMORY_POOL_FRAMES` latent frames: in the `films` pool a quarter of the films are memory films, and a stage-1 crop
+    cuts most of their returns away).
     Seeds come from `pool_seeds`: a training pool never reaches the evaluation seeds."""
     from causalcine_nb.shotworld import make_script
     if "+" in str(kind): pool_kind_parts(kind); raise CausalCineError(f"pool_scripts takes one pool kind, not a mix: {kind!r}")
     base, factors = parse_pool_kind(kind)
     if base == "films": return (make_script(s, kind=KINDS[i % len(KINDS)]) for i, s in zip(range(n), pool_seeds(seed)))
+    if base == "memory": return _memory_scripts(n, seed)
     return _one_character_scripts(n, seed) if base == "one-character" else _shape_scripts(n, seed, vary=factors)
 
 class LatentFilmPool:
@@ -258,6 +298,7 @@ class LatentFilmPool:
                  chunk_frames: int = 3):
         if not latents: raise CausalCineError("the training pool is empty: no film could be loaded")
         self.latents, self.frame_prompt, self.captions, self.chunk_frames = latents, frame_prompt, captions, chunk_frames
+        self.returns: list[tuple[int, int]] | None = None   # per film: latent frames [start, end) of a memory film's return ((0, 0): none)
 
     def __len__(self): return len(self.latents)
 
@@ -284,8 +325,10 @@ class LatentFilmPool:
         parts = pool_kind_parts(kind)
         if len(parts) > 1:   # replay mixes: a curriculum keeps the earlier rung in the batches (BENCHMARKS.md)
             pools = [cls.shotworld(num_films, seed, codec, chunk_frames, progress, cache_dir, kind=k, introduce_patterns=introduce_patterns) for k in parts]
-            return cls([z for p in pools for z in p.latents], [f for p in pools for f in p.frame_prompt],
+            pool = cls([z for p in pools for z in p.latents], [f for p in pools for f in p.frame_prompt],
                        [c for p in pools for c in p.captions], chunk_frames)
+            pool.returns = [r for p in pools for r in p.returns]
+            return pool
         from causalcine_nb.shotworld import render_script
         from causalcine_nb.codecs import ShotWorldCodec
         from causalcine_nb.chunks import ChunkLayout
@@ -294,16 +337,22 @@ class LatentFilmPool:
         if cache_dir:
             tag = f"_ip{introduce_patterns:g}" if introduce_patterns else ""
             cached = _pool_cache_path(cache_dir, kind, codec, f"n{num_films}_s{seed}_f{chunk_frames}{tag}")
-            if cached.exists(): return cls.load(cached)
+            if cached.exists():
+                pool = cls.load(cached)
+                pool.returns = [return_span(s, chunk_frames) for s in pool_scripts(kind, num_films, seed)]   # the scripts are cheap
+                return pool
             pool = cls.shotworld(num_films, seed, codec, chunk_frames, progress, kind=kind, introduce_patterns=introduce_patterns)
             pool.save(cached)
             return pool
-        lat, fp, caps = [], [], []
+        lat, fp, caps, rets = [], [], [], []
         for script in tqdm(scripts, total=num_films, desc=f"encoding ShotWorld {kind}", disable=not progress):
             z = codec.encode_frames(render_script(script))[0]
             lay = ChunkLayout.from_script(script, chunk_frames=chunk_frames, tokens_per_frame=1, crop=True)
             lat.append(z[:, :lay.num_latent_frames].contiguous()); fp.append(lay.frame_prompt); caps.append(list(script.captions))
-        return cls(lat, fp, caps, chunk_frames)
+            rets.append(return_span(script, chunk_frames))
+        pool = cls(lat, fp, caps, chunk_frames)
+        pool.returns = rets
+        return pool
 
     def causal_batch(self, batch_size: int, max_latent_frames: int, generator=None) -> dict:
         "Stage-1 batch: films cropped to a common number of whole chunks."
@@ -312,7 +361,11 @@ class LatentFilmPool:
         F_ = min([self.latents[i].shape[1] for i in idx] + [max_latent_frames]) // f * f
         x0 = torch.stack([self.latents[i][:, :F_] for i in idx])
         fp = torch.stack([self.frame_prompt[i][:F_] for i in idx])
-        return {"x0": x0, "frame_prompt": fp, "captions": [self.captions[i] for i in idx]}
+        b = {"x0": x0, "frame_prompt": fp, "captions": [self.captions[i] for i in idx]}
+        if self.returns is not None:   # [B, F] True on the frames of a memory film's return
+            f_ = torch.arange(F_)
+            b["return_frames"] = torch.stack([(f_ >= self.returns[i][0]) & (f_ < self.returns[i][1]) for i in idx])
+        return b
 
     def clip_batch(self, batch_size: int, clip_frames: int, generator=None) -> dict:
         "Stage-0 batch: `clip_frames` consecutive latent frames from inside one shot of each film."
@@ -367,10 +420,11 @@ class LatentStillPool:
                   introduce_patterns: float = 0.0) -> "LatentStillPool":
         """`num_stills` one-frame stills of `kind` (`still_scripts`), encoded `batch` at a time; cached in `cache_dir` if
         given. `a+b` mixes `num_stills` of each kind."""
-        parts = pool_kind_parts(kind)
+        parts = list(dict.fromkeys("films" if k == "memory" else k for k in pool_kind_parts(kind)))   # memory stills = films stills
         if len(parts) > 1:
             pools = [cls.shotworld(num_stills, seed, codec, progress, cache_dir, kind=k, batch=batch, introduce_patterns=introduce_patterns) for k in parts]
             return cls(torch.cat([p.latents for p in pools]), [c for p in pools for c in p.captions])
+        kind = parts[0]
         from causalcine_nb.shotworld import render_script
         from causalcine_nb.codecs import ShotWorldCodec, frames_to_video
         scripts = introduced(still_scripts(kind, num_stills, seed), introduce_patterns)   # checks the kind
@@ -563,8 +617,12 @@ def batch_loss(model, b: dict, ctx: torch.Tensor, cfg: TrainConfig, masks: dict)
                 from causalcine_nb.memory import MemoryAttention, MemoryConfig
                 mem = MemoryConfig(cfg.memory, window_chunks=cfg.memory_window, top_k=cfg.memory_top_k)
                 masks[key] = MemoryAttention(mem, K, cfg.chunk_frames, tpf, packed=True)
+        w = None
+        if cfg.return_weight != 1.0:   # memory films: weigh up the return, where only memory says what the protagonist looks like
+            if "return_frames" not in b: raise CausalCineError("--return-weight needs a ShotWorld pool that knows its memory films' returns")
+            w = 1.0 + (cfg.return_weight - 1.0) * b["return_frames"].float()
         return teacher_forcing_loss(model, x0, noise, sigma, ctx, b["frame_prompt"].to(x0.device), cfg.chunk_frames,
-                                    attn_mask=masks[key])
+                                    attn_mask=masks[key], frame_weight=w)
     v = model(add_noise(x0, noise, sigma), 1000 * sigma, ctx)
     return F.mse_loss(v.float(), velocity_target(x0.float(), noise.float()))
 
@@ -591,7 +649,8 @@ def fixed_eval_batches(pool: LatentFilmPool, cfg: TrainConfig, seed: int = 0) ->
 
 def eval_loss(model, batches: list[dict], text_encoder, cfg: TrainConfig, masks: dict | None = None, device="cpu",
               autocast=nullcontext) -> float:
-    "Mean `batch_loss` of `model` over fixed `batches` (no caption dropout, no gradient), weighted by batch size."
+    "Mean `batch_loss` of `model` over fixed `batches` (no caption dropout, no gradient, no `return_weight`), weighted by batch size."
+    if cfg.return_weight != 1.0: cfg = replace(cfg, return_weight=1.0)   # the plain loss: comparable across runs
     was_training, tot, n = model.training, 0.0, 0
     model.eval()
     with torch.no_grad():
