@@ -339,7 +339,9 @@ class LatentFilmPool:
             cached = _pool_cache_path(cache_dir, kind, codec, f"n{num_films}_s{seed}_f{chunk_frames}{tag}")
             if cached.exists():
                 pool = cls.load(cached)
-                pool.returns = [return_span(s, chunk_frames) for s in pool_scripts(kind, num_films, seed)]   # the scripts are cheap
+                has_memory = parse_pool_kind(kind)[0] in ("films", "memory")   # the other pools hold no memory film
+                pool.returns = ([return_span(s, chunk_frames) for s in pool_scripts(kind, num_films, seed)] if has_memory
+                                else [(0, 0)] * len(pool))
                 return pool
             pool = cls.shotworld(num_films, seed, codec, chunk_frames, progress, kind=kind, introduce_patterns=introduce_patterns)
             pool.save(cached)
