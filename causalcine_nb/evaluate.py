@@ -21,12 +21,14 @@ from .shotworld import ShotWorldConfig, make_script, render_script
 
 # %% auto #0
 __all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MODELS', 'DRAWING_PROBE_SEED', 'WORD_PROBE_KINDS',
-           'match_films', 'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main',
-           'RunConfig', 'FilmMaker', 'run_benchmark', 'reappearance_recall', 'recall_table', 'benchmark_tables',
-           'write_gallery', 'benchmark_main', 'single_shot_pool', 'train_joint_bidirectional', 'tune_config',
-           'tune_reproduction_model', 'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer',
-           'shape_rates', 'shape_confusion', 'pattern_spread', 'pattern_rates', 'plot_shape_confusion', 'drawing_probe',
-           'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe']
+           'COPY_PROBE_SEED', 'COPY_GAPS', 'COPY_PROBE_SIGMAS', 'COPY_ATTRIBUTES', 'match_films', 'PaperBackbones',
+           'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main', 'RunConfig', 'FilmMaker',
+           'run_benchmark', 'reappearance_recall', 'recall_table', 'benchmark_tables', 'write_gallery',
+           'benchmark_main', 'single_shot_pool', 'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model',
+           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'shape_rates', 'shape_confusion',
+           'pattern_spread', 'pattern_rates', 'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe',
+           'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe', 'copy_probe_scripts', 'copy_probe',
+           'plot_copy_probe', 'copy_probe_main']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -812,3 +814,158 @@ def word_probe(model, kind: str = "shape", scripts: Sequence[ShotScript] | None 
     return {"kind": kind, "accuracy": float(np.mean([c["credit"] for c in clips])), "chance": 1 / len(vocab),
             "sensitivity": float(np.mean([c["sensitivity"] for c in clips])),
             "num_clips": len(clips), "clips": clips}
+
+# %% ../nbs/22_evaluate.ipynb #49e28180
+COPY_PROBE_SEED = 10_000      # the copy probe's clips (evaluation seeds: no training pool holds them)
+COPY_GAPS = ("none", "cut", "absence")
+COPY_PROBE_SIGMAS = (0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.97)
+COPY_ATTRIBUTES = ("pattern", "size")   # what a copy probe's contexts may vary: attributes captions do not name
+
+def copy_probe_scripts(num_clips: int = 16, gap: str = "cut", seed: int = COPY_PROBE_SEED) -> list[ShotScript]:
+    """`num_clips` clips of one character whose last chunk is the copy probe's target: `none`, one shot (21 frames);
+    `cut`, a chunk each side of a change of place (9 + 12 frames); `absence`, an empty place for a chunk in between
+    (9 + 12 + 12). The captions never name the pattern. Clip `i` has the same character, first shot and target for every gap."""
+    from causalcine_nb.core import Shot
+    from causalcine_nb.shotworld import VOCAB, CAMERA_MOTIONS, make_caption
+    if gap not in COPY_GAPS: raise CausalCineError(f"unknown gap {gap!r}; choose one of {', '.join(COPY_GAPS)}")
+    if num_clips < 1: raise CausalCineError(f"num_clips must be >= 1, got {num_clips}")
+    out = []
+    for s in range(int(seed), int(seed) + num_clips):
+        r = np.random.default_rng([s, 0xC0B])
+        pick = lambda words: str(words[int(r.integers(len(words)))])
+        ch = {k: pick(VOCAB[k]) for k in ("colour", "shape", "size", "pattern")}
+        places = [VOCAB["place"][int(i)] for i in r.choice(len(VOCAB["place"]), size=3, replace=False)]
+        framings, motions, cam = [pick(VOCAB["framing"]) for _ in range(2)], [pick(VOCAB["motion"]) for _ in range(2)], pick(CAMERA_MOTIONS)
+        first = make_caption(framings[0], [(ch["colour"], ch["shape"])], places[0], motions[0])
+        if gap == "none": shots = [Shot(first, 21)]
+        else:
+            target = Shot(make_caption(framings[1], [(ch["colour"], ch["shape"])], places[1], motions[1]), 12)
+            away = [Shot(make_caption("wide shot", [], places[2], cam), 12)] if gap == "absence" else []
+            shots = [Shot(first, 9), *away, target]
+        out.append(ShotScript(first, 8, shots, {"seed": int(r.integers(2 ** 31)), "kind": f"copy-{gap}", "cast": [ch]}))
+    return out
+
+def copy_probe(model, scripts: Sequence[ShotScript] | None = None, sigmas=COPY_PROBE_SIGMAS, noises: int = 2,
+               chunk_frames: int = 3, window_chunks: int | None = None, attribute: str = "pattern", codec=None,
+               text_encoder=None, seed: int = 0, progress: bool = True) -> dict:
+    """Does `model` copy its one character's pattern from the context into the last chunk of each clip (teacher
+    forcing, whole history visible)? `accuracy`: the share of clips whose loss on the last chunk is lowest with the
+    cast's pattern in the context (chance 1/4; ties split the credit); `by_sigma` and `by_framing` (the target's) the
+    same, split; `gain`: how much higher that loss is with another pattern in the context, relative to its mean over contexts (0 = context unused).
+    `window_chunks`: the target attends only to that many chunks back (the `window` memory mode); what those chunks took
+    from earlier ones, layer by layer, still reaches it (as in a streamed film).
+    `attribute`: what the contexts vary, `pattern` (the default: only the context shows it) or `size` (chance 1/3; never
+    named either, but a bigger mark, and its look changes with the framing)."""
+    from dataclasses import replace as _replace
+    from causalcine_nb.codecs import ShotWorldCodec
+    from causalcine_nb.text import ShotWorldTextEncoder
+    from causalcine_nb.shotworld import VOCAB, parse_caption
+    from causalcine_nb.chunks import ChunkLayout
+    from causalcine_nb.flow import velocity_target
+    from causalcine_nb.training import teacher_forcing_forward
+    from causalcine_nb.core import make_generator
+    if attribute not in COPY_ATTRIBUTES: raise CausalCineError(f"unknown attribute {attribute!r}; choose one of {', '.join(COPY_ATTRIBUTES)}")
+    if noises < 1 or not len(sigmas): raise CausalCineError(f"copy_probe needs noises >= 1 and at least one sigma, got {noises}, {sigmas}")
+    codec = codec or ShotWorldCodec.default()
+    text_encoder = text_encoder or ShotWorldTextEncoder(text_dim=model.config.text_dim)
+    scripts = list(scripts) if scripts is not None else copy_probe_scripts()
+    dev, pats, g, f = next(model.parameters()).device, VOCAB[attribute], make_generator(seed), chunk_frames
+    clips = []
+    for sc in tqdm(scripts, desc="copy probe", disable=not progress, leave=False):
+        cast = sc.extra.get("cast") or []
+        if len(cast) != 1: raise CausalCineError(f"a copy probe clip shows one character (extra['cast'] of one entry), got {len(cast)}; make clips with copy_probe_scripts")
+        ch = cast[0]
+        z = {q: codec.encode_frames(render_script(_replace(sc, extra={**sc.extra, "cast": [{**ch, attribute: q}]}))) for q in pats}
+        F_ = z[ch[attribute]].shape[2] // f * f
+        if F_ < 2 * f: raise CausalCineError(f"a copy probe clip needs at least two chunks ({2 * f} latent frames), got {F_}")
+        target = z[ch[attribute]][:, :, F_ - f:F_]
+        x0 = torch.cat([torch.cat([z[q][:, :, :F_ - f], target], 2) for q in pats]).to(dev)     # [K, C, F, h, w]: context q, target p
+        fp = ChunkLayout.from_script(sc, chunk_frames=f, tokens_per_frame=1, crop=True).frame_prompt[:F_]
+        ctx = text_encoder.encode(list(sc.captions)).to(dev)                                   # [S, L, D]
+        ctx = ctx[None].expand(len(pats), *ctx.shape)
+        per = torch.zeros(len(sigmas), len(pats), dtype=torch.float64)
+        with torch.no_grad():
+            for i, s in enumerate(sigmas):
+                for _ in range(noises):   # one noise for all four contexts: the comparison is paired
+                    eps = torch.randn(1, *x0.shape[1:], generator=g).to(dev).expand_as(x0)
+                    v = teacher_forcing_forward(model, x0, eps, torch.full((len(pats),), float(s), device=dev), ctx, fp, f, window_chunks)
+                    err = (v[:, :, F_ - f:].float() - velocity_target(x0, eps)[:, :, F_ - f:].float()) ** 2
+                    per[i] += err.flatten(1).mean(1).double().cpu() / noises
+        k = pats.index(ch[attribute])
+        def credit(l):
+            best = (l <= l.min() * (1 + 1e-9)).nonzero().flatten().tolist()
+            return (k in best) / len(best)
+        loss = per.mean(0)
+        others = torch.cat([loss[:k], loss[k + 1:]])   # gain: relative to the mean over contexts (the right one's can be ~0)
+        clips.append({"value": ch[attribute], "framing": parse_caption(sc.shots[-1].caption)["framing"], "credit": credit(loss),
+                      "by_sigma": [credit(l) for l in per], "gain": float((others.mean() - loss[k]) / loss.mean()) if loss.mean() > 0 else 0.0,
+                      "losses": {q: float(l) for q, l in zip(pats, loss)}})
+    by_framing = {w: float(np.mean([c["credit"] for c in clips if c["framing"] == w])) for w in VOCAB["framing"] if any(c["framing"] == w for c in clips)}
+    return {"attribute": attribute, "accuracy": float(np.mean([c["credit"] for c in clips])), "chance": 1 / len(pats),
+            "gain": float(np.mean([c["gain"] for c in clips])), "by_framing": by_framing,
+            "by_sigma": {float(s): float(np.mean([c["by_sigma"][i] for c in clips])) for i, s in enumerate(sigmas)},
+            "num_clips": len(clips), "clips": clips}
+
+# %% ../nbs/22_evaluate.ipynb #2f30d850
+def plot_copy_probe(results: dict, title: str = ""):
+    "Copy accuracy for each gap of `results` (`{gap: copy_probe(...)}`), overall and per noise level of the target, against chance."
+    import matplotlib.pyplot as plt
+    gaps = list(results)
+    fig, ax = plt.subplots(1, 2, figsize=(8.5, 2.8))
+    ax[0].bar(gaps, [results[g]["accuracy"] for g in gaps], color="tab:blue")
+    chance = next(iter(results.values()))["chance"]
+    for a in ax: a.axhline(chance, color="k", ls="--", lw=1, label="chance"); a.set_ylim(0, 1)
+    ax[0].set_ylabel(f"{next(iter(results.values())).get('attribute', 'pattern')} copy accuracy"); ax[0].set_xlabel("between context and target")
+    for g in gaps:
+        bs = results[g]["by_sigma"]; ax[1].plot(list(bs), list(bs.values()), "o-", ms=3, label=g)
+    ax[1].set_xlabel("noise level of the target"); ax[1].legend(fontsize=7)
+    fig.suptitle(title or "copy probe", fontsize=9); fig.tight_layout()
+    return fig
+
+def copy_probe_main(argv: list[str] | None = None) -> int:
+    "`causalcine probe-copy --checkpoint C [--gaps none,cut,absence] [--num-clips 48] [--attribute pattern|size] [--window-chunks W] [--json R.json] [--figure F.png]`"
+    p = argparse.ArgumentParser(prog="causalcine probe-copy", description="Does a model copy a character's pattern from its "
+                                "context? A diffusion classifier over the context, within a shot, across a cut and across an absence.")
+    p.add_argument("--checkpoint", required=True, help="causalcine-nb checkpoint (causal)")
+    p.add_argument("--gaps", default=",".join(COPY_GAPS), help=f"comma-separated, of {', '.join(COPY_GAPS)} (default all)")
+    p.add_argument("--num-clips", type=int, default=48, help="clips per gap (default 48)")
+    p.add_argument("--noises", type=int, default=2, help="noise draws per noise level (default 2)")
+    p.add_argument("--sigmas", default=",".join(f"{s:g}" for s in COPY_PROBE_SIGMAS), help="noise levels of the target, in (0, 1]")
+    p.add_argument("--attribute", default="pattern", choices=list(COPY_ATTRIBUTES), help="what the contexts vary (default pattern; size: chance 1/3)")
+    p.add_argument("--window-chunks", type=int, default=None, help="the target attends only to this many chunks back (default: all); what they took from earlier chunks still reaches it")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+    p.add_argument("--json", default=None, help="write the rates here (.json)")
+    p.add_argument("--figure", default=None, help="write the figure here (.png)")
+    a = p.parse_args(argv)
+    try:
+        from causalcine_nb.training import load_model
+        if not Path(a.checkpoint).exists(): raise CausalCineError(f"checkpoint {a.checkpoint} not found; pass a model.safetensors written by training")
+        gaps = [g for g in a.gaps.split(",") if g]
+        bad = [g for g in gaps if g not in COPY_GAPS]
+        if bad or not gaps: raise CausalCineError(f"--gaps takes a comma-separated list of {', '.join(COPY_GAPS)}, got {a.gaps!r}")
+        try: sigmas = [float(s) for s in a.sigmas.split(",")]
+        except ValueError: raise CausalCineError(f"--sigmas takes comma-separated numbers in (0, 1], got {a.sigmas!r}") from None
+        if not sigmas or not all(0 < s <= 1 for s in sigmas): raise CausalCineError(f"--sigmas must lie in (0, 1], got {a.sigmas!r}")
+        if a.window_chunks is not None and a.window_chunks < 1: raise CausalCineError(f"--window-chunks must be >= 1, got {a.window_chunks}")
+        if a.threads: torch.set_num_threads(a.threads)
+        t0 = time.time()
+        model = load_model(a.checkpoint).eval()
+        res = {g: copy_probe(model, copy_probe_scripts(a.num_clips, g), sigmas, a.noises, window_chunks=a.window_chunks,
+                                attribute=a.attribute, seed=a.seed) for g in gaps}
+    except CausalCineError as e:
+        return _error(p.prog, e)
+    for g, r in res.items():
+        print(f"{a.checkpoint}, gap {g}, {r['num_clips']} clips: {a.attribute} copy accuracy {r['accuracy']:.3f} (chance {r['chance']:.2f}), gain {r['gain']:.2e}; "
+              "by framing " + ", ".join(f"{w} {v:.2f}" for w, v in r["by_framing"].items()) +
+              "; by noise level " + ", ".join(f"{s:g} {v:.2f}" for s, v in r["by_sigma"].items()))
+    print(f"in {time.time() - t0:.0f} s")
+    if a.json:
+        keep = ("attribute", "accuracy", "chance", "gain", "by_framing", "by_sigma", "num_clips")
+        write_json(a.json, {"checkpoint": str(a.checkpoint), "noises": a.noises, "sigmas": sigmas, "window_chunks": a.window_chunks, "seed": a.seed,
+                            "gaps": {g: {**{k: r[k] for k in keep}, "clips": [{k: c[k] for k in ("value", "framing", "credit", "gain")} for c in r["clips"]]}
+                                     for g, r in res.items()}})
+    if a.figure:
+        import matplotlib; matplotlib.use("Agg")
+        plot_copy_probe(res, f"copy probe: {Path(a.checkpoint).name}").savefig(a.figure, dpi=90, bbox_inches="tight")
+    return 0

@@ -22,15 +22,17 @@ from .flow import add_noise, velocity_target, sample_train_sigma
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_checkpoint
 
 # %% auto #0
-__all__ = ['POOL_KINDS', 'MEMORY_POOL_FRAMES', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS', 'KINDS', 'LOG_COLUMNS',
-           'EVAL_COLUMNS', 'pool_seeds', 'parse_pool_kind', 'pool_kind_parts', 'TrainConfig', 'packed_inputs',
-           'teacher_forcing_forward', 'teacher_forcing_loss', 'return_span', 'introduced', 'still_scripts',
-           'pool_scripts', 'LatentFilmPool', 'LatentStillPool', 'encode_contexts', 'plot_loss_curve', 'model_extra',
-           'load_model', 'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'is_image_step', 'batch_loss',
-           'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'train_main']
+__all__ = ['POOL_KINDS', 'CUT_SHOT_FRAMES', 'MEMORY_POOL_FRAMES', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS',
+           'CUT_VARIANTS', 'KINDS', 'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds', 'parse_pool_kind', 'pool_kind_parts',
+           'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'teacher_forcing_loss', 'return_span',
+           'introduced', 'still_scripts', 'pool_scripts', 'LatentFilmPool', 'LatentStillPool', 'encode_contexts',
+           'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor', 'full_state', 'load_full_state',
+           'swapped_params', 'is_image_step', 'batch_loss', 'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train',
+           'config_parser', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
-POOL_KINDS = ("films", "one-character", "shapes", "memory")   # what LatentFilmPool.shotworld renders (see pool_scripts)
+POOL_KINDS = ("films", "one-character", "shapes", "memory", "cuts")   # what LatentFilmPool.shotworld renders (see pool_scripts)
+CUT_SHOT_FRAMES = (9, 12)  # `cuts` pool clips: one chunk of 3 latent frames before the cut (a first shot is 3 frames short), one after
 MEMORY_POOL_FRAMES = 24   # `memory` pool films are at least this long and return their protagonist 2+ chunks before it (= default max_latent_frames)
 
 EVAL_SEEDS = range(10_000, 20_000)   # ShotWorld seeds held out for evaluation (probes, held-out loss): no training pool holds them
@@ -45,6 +47,7 @@ def pool_seeds(seed: int):
         yield s; s += 1
 
 SHAPE_FACTORS = ("colour", "size", "pattern", "place", "framing", "motion")   # what `shapes:...` may vary besides shape and layout
+CUT_VARIANTS = ("close-up",)   # `cuts:close-up`: both shots of every clip are close-ups (the pattern fills most of the frame)
 
 def parse_pool_kind(part: str) -> tuple[str, tuple[str, ...]]:
     "One pool kind -> (base kind, factors): `shapes:colour,place` is the shapes pool with colour and place varied too."
@@ -53,11 +56,13 @@ def parse_pool_kind(part: str) -> tuple[str, tuple[str, ...]]:
     if base not in POOL_KINDS:
         raise CausalCineError(f"pool kind must be one of {', '.join(POOL_KINDS)}, or several of them joined by '+' "
                               f"without repeats (e.g. shapes+one-character), got {part!r}")
-    if ":" in str(part) and (base != "shapes" or not factors):
-        raise CausalCineError(f"only the shapes pool takes factors to vary (shapes:colour,place), got {part!r}")
-    bad = [f for f in factors if f not in SHAPE_FACTORS]
+    if ":" in str(part) and (base not in ("shapes", "cuts") or not factors):
+        raise CausalCineError(f"only the shapes pool takes factors to vary (shapes:colour,place) and the cuts pool a variant "
+                              f"(cuts:{','.join(CUT_VARIANTS)}), got {part!r}")
+    allowed = SHAPE_FACTORS if base == "shapes" else CUT_VARIANTS
+    bad = [f for f in factors if f not in allowed]
     if bad or len(set(factors)) != len(factors):
-        raise CausalCineError(f"shapes factors must be distinct ones of {', '.join(SHAPE_FACTORS)}, got {extra!r} in {part!r}")
+        raise CausalCineError(f"{base} factors must be distinct ones of {', '.join(allowed)}, got {extra!r} in {part!r}")
     return base, factors
 
 def pool_kind_parts(kind: str) -> list[str]:
@@ -247,6 +252,26 @@ def _memory_scripts(n: int, seed: int, latent_frames: int = MEMORY_POOL_FRAMES, 
         if len(back) and lay.num_latent_frames >= latent_frames and (int(back[0]) + 2) * chunk_frames <= latent_frames:
             n -= 1; yield sc
 
+def _cut_scripts(n: int, seed: int, variants: tuple = ()):
+    """`n` two-shot clips of one character, one chunk per shot (`CUT_SHOT_FRAMES`): the cut changes the place, and the
+    framing and motion are drawn afresh. The captions name the character's colour and shape, never its pattern (unless
+    `introduced`), so after the cut only the first shot shows what the pattern is. Each clip is annotated as a memory
+    film whose return is shot 1 with no absence (like the `carry` benchmark set), so `--return-weight` weighs its second shot.
+    `variants` (`CUT_VARIANTS`): `close-up` frames both shots as close-ups (otherwise the same clips, seed for seed)."""
+    from causalcine_nb.core import Shot, ShotScript
+    from causalcine_nb.shotworld import VOCAB, make_caption
+    for _, s in zip(range(n), pool_seeds(seed)):
+        r = np.random.default_rng([s, 0xC07])
+        pick = lambda k: str(VOCAB[k][int(r.integers(len(VOCAB[k])))])
+        ch = {"colour": pick("colour"), "shape": pick("shape"), "size": pick("size"), "pattern": pick("pattern")}
+        places = [VOCAB["place"][int(p)] for p in r.choice(len(VOCAB["place"]), size=2, replace=False)]
+        slots = [(pick("framing"), p, pick("motion")) for p in places]   # (framing, place, motion) per shot
+        if "close-up" in variants: slots = [("close-up", p, m) for _, p, m in slots]
+        caps = [make_caption(fr, [(ch["colour"], ch["shape"])], p, m) for fr, p, m in slots]
+        yield ShotScript(caps[0], 8, [Shot(c, k) for c, k in zip(caps, CUT_SHOT_FRAMES)],
+                         {"seed": int(r.integers(2 ** 31)), "kind": "cuts", "cast": [ch],
+                          "memory": {"character": 0, "seen": [0], "absent": [], "returns": 1}})
+
 def return_span(script, chunk_frames: int = 3) -> tuple[int, int]:
     "Latent frames `[start, end)` of a memory film's return shot, as the pool crops it (`ChunkLayout`); `(0, 0)` for other films."
     m = script.extra.get("memory")
@@ -268,10 +293,10 @@ def still_scripts(kind: str, n: int, seed: int):
     """The `n` one-frame ShotWorld scripts of a still pool (`LatentStillPool`) of `kind`, deterministic in `seed`:
     `one-character` and `shapes` stills are their pools' scripts cut to one frame (the same captions, seed for seed);
     `films` stills are one-shot scripts with everything drawn at random (0-2 characters, any framing), the shots films
-    are made of (the `memory` pool's stills are the `films` stills). Seeds come from `pool_seeds`, as in `pool_scripts`."""
+    are made of (the `memory` and `cuts` pools' stills are the `films` stills). Seeds come from `pool_seeds`, as in `pool_scripts`."""
     if "+" in str(kind): pool_kind_parts(kind); raise CausalCineError(f"still_scripts takes one pool kind, not a mix: {kind!r}")
     base, factors = parse_pool_kind(kind)
-    if base in ("films", "memory"):   # a memory film is made of the same shots as any film
+    if base in ("films", "memory", "cuts"):   # memory films and cut clips are made of the same shots as any film
         from causalcine_nb.judges import random_shot_script
         return (random_shot_script(s, 1) for _, s in zip(range(n), pool_seeds(seed)))
     return _one_character_scripts(n, seed, num_frames=1) if base == "one-character" else _shape_scripts(n, seed, 1, vary=factors)
@@ -283,13 +308,15 @@ def pool_scripts(kind: str, n: int, seed: int):
     the named `SHAPE_FACTORS` too: the rungs of a ladder from the shapes pool towards the one-character pool), `memory`
     (memory films whose protagonist is seen, leaves for two or more shots and returns inside the first
     `MEMORY_POOL_FRAMES` latent frames: in the `films` pool a quarter of the films are memory films, and a stage-1 crop
-    cuts most of their returns away).
+    cuts most of their returns away), `cuts` (two-shot clips of one character, a chunk each side of a cut: after the cut
+    only the first shot shows its pattern; `_cut_scripts`).
     Seeds come from `pool_seeds`: a training pool never reaches the evaluation seeds."""
     from causalcine_nb.shotworld import make_script
     if "+" in str(kind): pool_kind_parts(kind); raise CausalCineError(f"pool_scripts takes one pool kind, not a mix: {kind!r}")
     base, factors = parse_pool_kind(kind)
     if base == "films": return (make_script(s, kind=KINDS[i % len(KINDS)]) for i, s in zip(range(n), pool_seeds(seed)))
     if base == "memory": return _memory_scripts(n, seed)
+    if base == "cuts": return _cut_scripts(n, seed, factors)
     return _one_character_scripts(n, seed) if base == "one-character" else _shape_scripts(n, seed, vary=factors)
 
 class LatentFilmPool:
@@ -339,7 +366,7 @@ class LatentFilmPool:
             cached = _pool_cache_path(cache_dir, kind, codec, f"n{num_films}_s{seed}_f{chunk_frames}{tag}")
             if cached.exists():
                 pool = cls.load(cached)
-                has_memory = parse_pool_kind(kind)[0] in ("films", "memory")   # the other pools hold no memory film
+                has_memory = parse_pool_kind(kind)[0] in ("films", "memory", "cuts")   # the other pools hold no memory film
                 pool.returns = ([return_span(s, chunk_frames) for s in pool_scripts(kind, num_films, seed)] if has_memory
                                 else [(0, 0)] * len(pool))
                 return pool
@@ -422,7 +449,7 @@ class LatentStillPool:
                   introduce_patterns: float = 0.0) -> "LatentStillPool":
         """`num_stills` one-frame stills of `kind` (`still_scripts`), encoded `batch` at a time; cached in `cache_dir` if
         given. `a+b` mixes `num_stills` of each kind."""
-        parts = list(dict.fromkeys("films" if k == "memory" else k for k in pool_kind_parts(kind)))   # memory stills = films stills
+        parts = list(dict.fromkeys("films" if k in ("memory", "cuts") else k for k in pool_kind_parts(kind)))   # memory and cuts stills = films stills
         if len(parts) > 1:
             pools = [cls.shotworld(num_stills, seed, codec, progress, cache_dir, kind=k, batch=batch, introduce_patterns=introduce_patterns) for k in parts]
             return cls(torch.cat([p.latents for p in pools]), [c for p in pools for c in p.captions])
