@@ -47,7 +47,8 @@ def pool_seeds(seed: int):
         yield s; s += 1
 
 SHAPE_FACTORS = ("colour", "size", "pattern", "place", "framing", "motion")   # what `shapes:...` may vary besides shape and layout
-CUT_VARIANTS = ("close-up",)   # `cuts:close-up`: both shots of every clip are close-ups (the pattern fills most of the frame)
+CUT_VARIANTS = ("close-up", "same-layout")   # `cuts:close-up`: both shots are close-ups (the pattern fills most of the frame);
+                                              # `cuts:same-layout`: the second shot keeps the first's framing, motion and layout
 
 def parse_pool_kind(part: str) -> tuple[str, tuple[str, ...]]:
     "One pool kind -> (base kind, factors): `shapes:colour,place` is the shapes pool with colour and place varied too."
@@ -257,9 +258,11 @@ def _cut_scripts(n: int, seed: int, variants: tuple = ()):
     framing and motion are drawn afresh. The captions name the character's colour and shape, never its pattern (unless
     `introduced`), so after the cut only the first shot shows what the pattern is. Each clip is annotated as a memory
     film whose return is shot 1 with no absence (like the `carry` benchmark set), so `--return-weight` weighs its second shot.
-    `variants` (`CUT_VARIANTS`): `close-up` frames both shots as close-ups (otherwise the same clips, seed for seed)."""
+    `variants` (`CUT_VARIANTS`, otherwise the same clips, seed for seed): `close-up` frames both shots as close-ups;
+    `same-layout` gives the second shot the first's framing, motion and layout (the character starts where it started
+    before the cut; only the place changes), the cut that copying from the same place in the frame can carry across."""
     from causalcine_nb.core import Shot, ShotScript
-    from causalcine_nb.shotworld import VOCAB, make_caption
+    from causalcine_nb.shotworld import VOCAB, SIZE_RADIUS, make_caption, parse_caption, default_layout
     for _, s in zip(range(n), pool_seeds(seed)):
         r = np.random.default_rng([s, 0xC07])
         pick = lambda k: str(VOCAB[k][int(r.integers(len(VOCAB[k])))])
@@ -267,10 +270,14 @@ def _cut_scripts(n: int, seed: int, variants: tuple = ()):
         places = [VOCAB["place"][int(p)] for p in r.choice(len(VOCAB["place"]), size=2, replace=False)]
         slots = [(pick("framing"), p, pick("motion")) for p in places]   # (framing, place, motion) per shot
         if "close-up" in variants: slots = [("close-up", p, m) for _, p, m in slots]
+        if "same-layout" in variants: slots[1] = (slots[0][0], slots[1][1], slots[0][2])
         caps = [make_caption(fr, [(ch["colour"], ch["shape"])], p, m) for fr, p, m in slots]
-        yield ShotScript(caps[0], 8, [Shot(c, k) for c, k in zip(caps, CUT_SHOT_FRAMES)],
-                         {"seed": int(r.integers(2 ** 31)), "kind": "cuts", "cast": [ch],
-                          "memory": {"character": 0, "seen": [0], "absent": [], "returns": 1}})
+        shots, film_seed_ = [Shot(c, k) for c, k in zip(caps, CUT_SHOT_FRAMES)], int(r.integers(2 ** 31))
+        if "same-layout" in variants:
+            lay = default_layout(film_seed_, 0, parse_caption(caps[0]), [SIZE_RADIUS[ch["size"]]], 1.0, CUT_SHOT_FRAMES[0] / 8)
+            shots = [Shot(s.caption, s.num_frames, {"layout": lay}) for s in shots]
+        yield ShotScript(caps[0], 8, shots, {"seed": film_seed_, "kind": "cuts", "cast": [ch],
+                                             "memory": {"character": 0, "seen": [0], "absent": [], "returns": 1}})
 
 def return_span(script, chunk_frames: int = 3) -> tuple[int, int]:
     "Latent frames `[start, end)` of a memory film's return shot, as the pool crops it (`ChunkLayout`); `(0, 0)` for other films."
