@@ -104,7 +104,7 @@ class TrainConfig:
     memory_window: int = 2            # W: preceding chunks in the local window (camr/sink/window)
     memory_top_k: int = 3             # k: routed history frames (camr)
     num_films: int = 600              # ShotWorld training films (procedural pool)
-    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | memory (memory films whose return fits a 24-frame crop) | a mix such as shapes+one-character (num_films of each)
+    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | memory (memory films whose return fits a 24-frame crop) | cuts (a chunk of one character each side of a cut; cuts:close-up, cuts:same-layout) | a mix such as shapes+one-character (num_films of each)
     return_weight: float = 1.0        # stage 1: weight of the loss on the return shot of memory films (where only memory tells what the protagonist looks like; 1 = plain)
     introduce_patterns: float = 0.0   # share of the pool's films (and stills) whose captions name each character's pattern in the first shot that shows it (shotworld.introduce_attributes); later shots leave it to memory
     pool_cache: str = "runs/cache"    # where the encoded pool is cached ("" = no cache)
@@ -456,7 +456,7 @@ class LatentStillPool:
                   introduce_patterns: float = 0.0) -> "LatentStillPool":
         """`num_stills` one-frame stills of `kind` (`still_scripts`), encoded `batch` at a time; cached in `cache_dir` if
         given. `a+b` mixes `num_stills` of each kind."""
-        parts = list(dict.fromkeys("films" if k in ("memory", "cuts") else k for k in pool_kind_parts(kind)))   # memory and cuts stills = films stills
+        parts = list(dict.fromkeys("films" if parse_pool_kind(k)[0] in ("memory", "cuts") else k for k in pool_kind_parts(kind)))   # memory and cuts stills = films stills
         if len(parts) > 1:
             pools = [cls.shotworld(num_stills, seed, codec, progress, cache_dir, kind=k, batch=batch, introduce_patterns=introduce_patterns) for k in parts]
             return cls(torch.cat([p.latents for p in pools]), [c for p in pools for c in p.captions])
