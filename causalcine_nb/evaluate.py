@@ -817,16 +817,19 @@ def word_probe(model, kind: str = "shape", scripts: Sequence[ShotScript] | None 
 
 # %% ../nbs/22_evaluate.ipynb #49e28180
 COPY_PROBE_SEED = 10_000      # the copy probe's clips (evaluation seeds: no training pool holds them)
-COPY_GAPS = ("none", "cut", "absence")
+COPY_GAPS = ("none", "cut", "absence", "return")
 COPY_PROBE_SIGMAS = (0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 0.97)
 COPY_ATTRIBUTES = ("pattern", "size")   # what a copy probe's contexts may vary: attributes captions do not name
 
 def copy_probe_scripts(num_clips: int = 16, gap: str = "cut", seed: int = COPY_PROBE_SEED) -> list[ShotScript]:
     """`num_clips` clips of one character whose last chunk is the copy probe's target: `none`, one shot (21 frames);
     `cut`, a chunk each side of a change of place (9 + 12 frames); `absence`, an empty place for a chunk in between
-    (9 + 12 + 12). The captions never name the pattern. Clip `i` has the same character, first shot and target for every gap."""
+    (9 + 12 + 12). The captions never name the pattern. Clip `i` has the same character, first shot and target for every gap.
+    `return`: a cut back to an earlier camera setup, the memory test the toy model can pass: an empty place (9 frames),
+    the first shot (12), another empty place for two chunks (24), then the first shot again, the same caption and the
+    same layout (12). Out of a window of two chunks, only a memory that keeps or routes the first shot can show the pattern."""
     from causalcine_nb.core import Shot
-    from causalcine_nb.shotworld import VOCAB, CAMERA_MOTIONS, make_caption
+    from causalcine_nb.shotworld import VOCAB, CAMERA_MOTIONS, SIZE_RADIUS, make_caption, parse_caption, default_layout
     if gap not in COPY_GAPS: raise CausalCineError(f"unknown gap {gap!r}; choose one of {', '.join(COPY_GAPS)}")
     if num_clips < 1: raise CausalCineError(f"num_clips must be >= 1, got {num_clips}")
     out = []
@@ -837,23 +840,32 @@ def copy_probe_scripts(num_clips: int = 16, gap: str = "cut", seed: int = COPY_P
         places = [VOCAB["place"][int(i)] for i in r.choice(len(VOCAB["place"]), size=3, replace=False)]
         framings, motions, cam = [pick(VOCAB["framing"]) for _ in range(2)], [pick(VOCAB["motion"]) for _ in range(2)], pick(CAMERA_MOTIONS)
         first = make_caption(framings[0], [(ch["colour"], ch["shape"])], places[0], motions[0])
+        film = int(r.integers(2 ** 31))
         if gap == "none": shots = [Shot(first, 21)]
+        elif gap == "return":   # the setup is fixed (its layout), so the return frames it exactly as before
+            lay = default_layout(film, 1, parse_caption(first), [SIZE_RADIUS[ch["size"]]], 1.0, 12 / 8)
+            empty = [make_caption("wide shot", [], p, cam) for p in places[1:]]
+            shots = [Shot(empty[0], 9), Shot(first, 12, {"layout": lay}), Shot(empty[1], 24), Shot(first, 12, {"layout": lay})]
         else:
             target = Shot(make_caption(framings[1], [(ch["colour"], ch["shape"])], places[1], motions[1]), 12)
             away = [Shot(make_caption("wide shot", [], places[2], cam), 12)] if gap == "absence" else []
             shots = [Shot(first, 9), *away, target]
-        out.append(ShotScript(first, 8, shots, {"seed": int(r.integers(2 ** 31)), "kind": f"copy-{gap}", "cast": [ch]}))
+        out.append(ShotScript(shots[0].caption, 8, shots, {"seed": film, "kind": f"copy-{gap}", "cast": [ch]}))
     return out
 
 def copy_probe(model, scripts: Sequence[ShotScript] | None = None, sigmas=COPY_PROBE_SIGMAS, noises: int = 2,
                chunk_frames: int = 3, window_chunks: int | None = None, attribute: str = "pattern", codec=None,
-               text_encoder=None, seed: int = 0, progress: bool = True) -> dict:
+               text_encoder=None, seed: int = 0, progress: bool = True, memory=None) -> dict:
     """Does `model` copy its one character's pattern from the context into the last chunk of each clip (teacher
     forcing, whole history visible)? `accuracy`: the share of clips whose loss on the last chunk is lowest with the
     cast's pattern in the context (chance 1/4; ties split the credit); `by_sigma` and `by_framing` (the target's) the
     same, split; `gain`: how much higher that loss is with another pattern in the context, relative to its mean over contexts (0 = context unused).
     `window_chunks`: the target attends only to that many chunks back (the `window` memory mode); what those chunks took
-    from earlier ones, layer by layer, still reaches it (as in a streamed film).
+    from earlier ones, layer by layer, still reaches it (as in a streamed film). `memory` (a `MemoryConfig`): the
+    history the target sees is the one that memory rule gives it (`camr`, `sink`, `window`, `full`), per layer, through
+    the same `MemoryAttention` as training and streaming; with `camr`, `routing` gives the share of the frames routed
+    into the target (every layer) that show its own setup (earlier shots with its caption), and that share among the
+    frames it could route (chance).
     `attribute`: what the contexts vary, `pattern` (the default: only the context shows it) or `size` (chance 1/3; never
     named either, but a bigger mark, and its look changes with the framing)."""
     from dataclasses import replace as _replace
@@ -863,8 +875,11 @@ def copy_probe(model, scripts: Sequence[ShotScript] | None = None, sigmas=COPY_P
     from causalcine_nb.chunks import ChunkLayout
     from causalcine_nb.flow import velocity_target
     from causalcine_nb.training import teacher_forcing_forward
+    from causalcine_nb.memory import MemoryAttention
     from causalcine_nb.core import make_generator
     if attribute not in COPY_ATTRIBUTES: raise CausalCineError(f"unknown attribute {attribute!r}; choose one of {', '.join(COPY_ATTRIBUTES)}")
+    if memory is not None and window_chunks is not None:
+        raise CausalCineError("copy_probe bounds the history by window_chunks (a dense window) or by memory (a memory rule), not both")
     if noises < 1 or not len(sigmas): raise CausalCineError(f"copy_probe needs noises >= 1 and at least one sigma, got {noises}, {sigmas}")
     codec = codec or ShotWorldCodec.default()
     text_encoder = text_encoder or ShotWorldTextEncoder(text_dim=model.config.text_dim)
@@ -884,13 +899,24 @@ def copy_probe(model, scripts: Sequence[ShotScript] | None = None, sigmas=COPY_P
         ctx = text_encoder.encode(list(sc.captions)).to(dev)                                   # [S, L, D]
         ctx = ctx[None].expand(len(pats), *ctx.shape)
         per = torch.zeros(len(sigmas), len(pats), dtype=torch.float64)
+        ph, pw = model.config.patch_size[1:]
+        mask = None if memory is None else MemoryAttention(memory, F_ // f, f, (x0.shape[3] // ph) * (x0.shape[4] // pw), packed=True)
+        # routing: history frames of the target's own setup (shots with its caption) among those CAMR can route
+        seen = torch.tensor([sc.captions[int(p)] == sc.shots[-1].caption for p in fp.tolist()])
+        seen[F_ - f:] = False
+        hits, cands = [], None
         with torch.no_grad():
             for i, s in enumerate(sigmas):
                 for _ in range(noises):   # one noise for all four contexts: the comparison is paired
                     eps = torch.randn(1, *x0.shape[1:], generator=g).to(dev).expand_as(x0)
-                    v = teacher_forcing_forward(model, x0, eps, torch.full((len(pats),), float(s), device=dev), ctx, fp, f, window_chunks)
+                    v = teacher_forcing_forward(model, x0, eps, torch.full((len(pats),), float(s), device=dev), ctx, fp, f, window_chunks, attn_mask=mask)
                     err = (v[:, :, F_ - f:].float() - velocity_target(x0, eps)[:, :, F_ - f:].float()) ** 2
                     per[i] += err.flatten(1).mean(1).double().cpu() / noises
+                    if memory is not None and memory.mode == "camr":
+                        for (l, kind, c), fr in mask.routing.frames.items():
+                            if kind == "noisy" and c == F_ // f - 1 and fr.numel():
+                                hits.append((l, seen[fr].float().mean().item()))
+                                cands = seen[:(c - memory.window_chunks) * f].float().mean().item()
         k = pats.index(ch[attribute])
         def credit(l):
             best = (l <= l.min() * (1 + 1e-9)).nonzero().flatten().tolist()
@@ -899,12 +925,21 @@ def copy_probe(model, scripts: Sequence[ShotScript] | None = None, sigmas=COPY_P
         others = torch.cat([loss[:k], loss[k + 1:]])   # gain: relative to the mean over contexts (the right one's can be ~0)
         clips.append({"value": ch[attribute], "framing": parse_caption(sc.shots[-1].caption)["framing"], "credit": credit(loss),
                       "by_sigma": [credit(l) for l in per], "gain": float((others.mean() - loss[k]) / loss.mean()) if loss.mean() > 0 else 0.0,
-                      "losses": {q: float(l) for q, l in zip(pats, loss)}})
+                      "losses": {q: float(l) for q, l in zip(pats, loss)},
+                      "routing": None if not hits else {"hit_rate": float(np.mean([h for _, h in hits])), "chance": cands,
+                                                        "by_layer": {l: float(np.mean([h for l_, h in hits if l_ == l])) for l in sorted({l for l, _ in hits})}}})
     by_framing = {w: float(np.mean([c["credit"] for c in clips if c["framing"] == w])) for w in VOCAB["framing"] if any(c["framing"] == w for c in clips)}
     return {"attribute": attribute, "accuracy": float(np.mean([c["credit"] for c in clips])), "chance": 1 / len(pats),
             "gain": float(np.mean([c["gain"] for c in clips])), "by_framing": by_framing,
             "by_sigma": {float(s): float(np.mean([c["by_sigma"][i] for c in clips])) for i, s in enumerate(sigmas)},
-            "num_clips": len(clips), "clips": clips}
+            "num_clips": len(clips), "clips": clips, "routing": _routing_summary(clips)}
+
+def _routing_summary(clips):
+    "Mean share of CAMR's routed frames that show the target's own setup, and of the frames it could route (chance)."
+    rs = [c["routing"] for c in clips if c["routing"] is not None]
+    if not rs: return None
+    return {"hit_rate": float(np.mean([r["hit_rate"] for r in rs])), "chance": float(np.mean([r["chance"] for r in rs])), "clips": len(rs),
+            "by_layer": {l: float(np.mean([r["by_layer"][l] for r in rs if l in r["by_layer"]])) for l in rs[0]["by_layer"]}}
 
 # %% ../nbs/22_evaluate.ipynb #2f30d850
 def plot_copy_probe(results: dict, title: str = ""):
@@ -923,7 +958,7 @@ def plot_copy_probe(results: dict, title: str = ""):
     return fig
 
 def copy_probe_main(argv: list[str] | None = None) -> int:
-    "`causalcine probe-copy --checkpoint C [--gaps none,cut,absence] [--num-clips 48] [--attribute pattern|size] [--window-chunks W] [--json R.json] [--figure F.png]`"
+    "`causalcine probe-copy --checkpoint C [--gaps none,cut,absence,return] [--num-clips 48] [--attribute pattern|size] [--window-chunks W | --memory MODE] [--json R.json] [--figure F.png]`"
     p = argparse.ArgumentParser(prog="causalcine probe-copy", description="Does a model copy a character's pattern from its "
                                 "context? A diffusion classifier over the context, within a shot, across a cut and across an absence.")
     p.add_argument("--checkpoint", required=True, help="causalcine-nb checkpoint (causal)")
@@ -933,6 +968,9 @@ def copy_probe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--sigmas", default=",".join(f"{s:g}" for s in COPY_PROBE_SIGMAS), help="noise levels of the target, in (0, 1]")
     p.add_argument("--attribute", default="pattern", choices=list(COPY_ATTRIBUTES), help="what the contexts vary (default pattern; size: chance 1/3)")
     p.add_argument("--window-chunks", type=int, default=None, help="the target attends only to this many chunks back (default: all); what they took from earlier chunks still reaches it")
+    p.add_argument("--memory", default=None, choices=["full", "camr", "sink", "window"], help="the history the target sees follows this memory rule (10_memory; default: the whole history, dense)")
+    p.add_argument("--memory-window", type=int, default=2, help="W: preceding chunks in the memory's local window (default 2)")
+    p.add_argument("--memory-top-k", type=int, default=3, help="k: history frames CAMR routes (default 3)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     p.add_argument("--json", default=None, help="write the rates here (.json)")
@@ -948,21 +986,30 @@ def copy_probe_main(argv: list[str] | None = None) -> int:
         except ValueError: raise CausalCineError(f"--sigmas takes comma-separated numbers in (0, 1], got {a.sigmas!r}") from None
         if not sigmas or not all(0 < s <= 1 for s in sigmas): raise CausalCineError(f"--sigmas must lie in (0, 1], got {a.sigmas!r}")
         if a.window_chunks is not None and a.window_chunks < 1: raise CausalCineError(f"--window-chunks must be >= 1, got {a.window_chunks}")
+        if a.memory is not None and a.window_chunks is not None:
+            raise CausalCineError("--window-chunks (a dense window) and --memory (a memory rule) both bound the history: pass one "
+                                  "(--memory window --memory-window W is the window rule)")
+        from causalcine_nb.memory import MemoryConfig
+        memory = None if a.memory is None else MemoryConfig(a.memory, window_chunks=a.memory_window, top_k=a.memory_top_k)
         if a.threads: torch.set_num_threads(a.threads)
         t0 = time.time()
         model = load_model(a.checkpoint).eval()
         res = {g: copy_probe(model, copy_probe_scripts(a.num_clips, g), sigmas, a.noises, window_chunks=a.window_chunks,
-                                attribute=a.attribute, seed=a.seed) for g in gaps}
+                                attribute=a.attribute, seed=a.seed, memory=memory) for g in gaps}
     except CausalCineError as e:
         return _error(p.prog, e)
     for g, r in res.items():
         print(f"{a.checkpoint}, gap {g}, {r['num_clips']} clips: {a.attribute} copy accuracy {r['accuracy']:.3f} (chance {r['chance']:.2f}), gain {r['gain']:.2e}; "
               "by framing " + ", ".join(f"{w} {v:.2f}" for w, v in r["by_framing"].items()) +
               "; by noise level " + ", ".join(f"{s:g} {v:.2f}" for s, v in r["by_sigma"].items()))
+        if r["routing"]:
+            print(f"  CAMR routes frames of the target's own setup at {r['routing']['hit_rate']:.3f} (chance {r['routing']['chance']:.3f}); by layer " +
+                  ", ".join(f"{l} {v:.2f}" for l, v in r["routing"]["by_layer"].items()))
     print(f"in {time.time() - t0:.0f} s")
     if a.json:
-        keep = ("attribute", "accuracy", "chance", "gain", "by_framing", "by_sigma", "num_clips")
+        keep = ("attribute", "accuracy", "chance", "gain", "by_framing", "by_sigma", "num_clips", "routing")
         write_json(a.json, {"checkpoint": str(a.checkpoint), "noises": a.noises, "sigmas": sigmas, "window_chunks": a.window_chunks, "seed": a.seed,
+                            "memory": None if memory is None else {"mode": a.memory, "window_chunks": a.memory_window, "top_k": a.memory_top_k},
                             "gaps": {g: {**{k: r[k] for k in keep}, "clips": [{k: c[k] for k in ("value", "framing", "credit", "gain")} for c in r["clips"]]}
                                      for g, r in res.items()}})
     if a.figure:

@@ -30,7 +30,7 @@ __all__ = ['DETECTORS', 'CLIP_MEAN', 'CLIP_STD', 'IMAGENET_MEAN', 'IMAGENET_STD'
            'subject_consistency', 'background_consistency', 'load_aesthetic_head', 'aesthetic_score',
            'TextVideoEncoder', 'uniform_indices', 'clip_text_video_encoder', 'random_text_video_encoder',
            'text_alignment', 'same_subject_pairs', 'inter_shot_consistency', 'mean_over_videos', 'benchmark_seed',
-           'benchmark_scripts', 'write_benchmark_scripts', 'detector_accuracy']
+           'benchmark_scripts', 'return_to_setup', 'write_benchmark_scripts', 'detector_accuracy']
 
 # %% ../nbs/20_metrics.ipynb #6fd39694
 def _check_cuts(cuts, num_frames: int, name: str) -> np.ndarray:
@@ -507,8 +507,9 @@ def mean_over_videos(results: Sequence[dict]) -> dict:
             "num_videos": len(scores), "backbone": labels.pop()}
 
 # %% ../nbs/20_metrics.ipynb #37513d9d
-BENCHMARK_SETS = {"multishot": ("mix", 1), "memory": ("memory", 2), "memory-intro": ("memory", 2), "carry": ("place_change", 3)}   # set -> (ShotWorld kind, set id)
-BENCHMARK_INTRODUCE = {"memory-intro": ("pattern",), "carry": ("pattern",)}   # sets whose captions name these attributes where a character first appears
+BENCHMARK_SETS = {"multishot": ("mix", 1), "memory": ("memory", 2), "memory-intro": ("memory", 2), "carry": ("place_change", 3),
+                  "memory-return": ("memory", 2)}   # set -> (ShotWorld kind, set id)
+BENCHMARK_INTRODUCE = {"memory-intro": ("pattern",), "carry": ("pattern",), "memory-return": ("pattern",)}   # sets whose captions name these attributes where a character first appears
 BENCHMARK_SHOTS = 5
 
 def benchmark_seed(set_name: str, seed: int, index: int) -> int:
@@ -522,7 +523,8 @@ def benchmark_scripts(set_name: str = "multishot", n: int = 100, seed: int = 0,
     """The `n` five-shot benchmark scripts of `set_name` ('multishot', 'memory', 'memory-intro' or 'carry'), deterministic in `seed`.
     'memory-intro' holds the films of 'memory', with each character's pattern named in the first shot that shows it
     (`shotworld.introduce_attributes`), so the return asks memory for a pattern the film has set up. 'carry' (changes of
-    place, patterns introduced) marks shot 1 as the protagonist's return with no absence: the one-cut control."""
+    place, patterns introduced) marks shot 1 as the protagonist's return with no absence: the one-cut control.
+    'memory-return': the films of 'memory-intro' whose return cuts back to the protagonist's first setup (`return_to_setup`)."""
     import dataclasses
     from causalcine_nb.shotworld import introduce_attributes
     if n < 1: raise CausalCineError(f"n must be a positive number of scripts, got {n}")
@@ -532,11 +534,27 @@ def benchmark_scripts(set_name: str = "multishot", n: int = 100, seed: int = 0,
     out = []
     for i in range(n):
         sc = make_script(benchmark_seed(set_name, seed, i), kind, cfg)
+        if set_name == "memory-return": sc = return_to_setup(sc)
         if set_name in BENCHMARK_INTRODUCE: sc = introduce_attributes(sc, BENCHMARK_INTRODUCE[set_name])
         if set_name == "carry": sc.extra["memory"] = {"character": 0, "seen": [0], "absent": [], "returns": 1}
         sc.extra["benchmark"] = {"set": set_name, "seed": int(seed), "index": i}
         out.append(sc)
     return out
+
+def return_to_setup(script: ShotScript) -> ShotScript:
+    """A ShotWorld memory film whose return cuts back to the protagonist's first camera setup: the return shot takes the
+    first shot's caption and layout (and keeps its own length), so the character reappears where it was first seen, in
+    the same place and framing. Film grammar does this all the time (shot / reverse shot, back to the master shot)."""
+    import copy
+    from causalcine_nb.core import Shot
+    from causalcine_nb.shotworld import annotate_script
+    m = script.extra.get("memory")
+    if not m: raise CausalCineError("return_to_setup needs a ShotWorld memory film (extra['memory'] names its return); make one with kind='memory'")
+    sc = script if all("layout" in s.extra for s in script.shots) else annotate_script(script)
+    first, ret = min(m["seen"]), m["returns"]
+    shots = [Shot(s.caption, s.num_frames, {"layout": copy.deepcopy(s.extra["layout"])}) for s in sc.shots]
+    shots[ret] = Shot(shots[first].caption, shots[ret].num_frames, {"layout": copy.deepcopy(shots[first].extra["layout"])})
+    return annotate_script(ShotScript(script.story, script.fps, shots, copy.deepcopy(sc.extra)))   # truth redone for the new return
 
 def write_benchmark_scripts(out_dir: str | os.PathLike, set_name: str = "multishot", n: int = 100, seed: int = 0,
                             config: ShotWorldConfig | None = None) -> list[Path]:

@@ -23,12 +23,12 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_che
 
 # %% auto #0
 __all__ = ['POOL_KINDS', 'CUT_SHOT_FRAMES', 'MEMORY_POOL_FRAMES', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS',
-           'CUT_VARIANTS', 'KINDS', 'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds', 'parse_pool_kind', 'pool_kind_parts',
-           'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'teacher_forcing_loss', 'return_span',
-           'introduced', 'still_scripts', 'pool_scripts', 'LatentFilmPool', 'LatentStillPool', 'encode_contexts',
-           'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor', 'full_state', 'load_full_state',
-           'swapped_params', 'is_image_step', 'batch_loss', 'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train',
-           'config_parser', 'train_main']
+           'CUT_VARIANTS', 'CUT_SHIFTS', 'MEMORY_VARIANTS', 'KINDS', 'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds',
+           'parse_pool_kind', 'pool_kind_parts', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward',
+           'teacher_forcing_loss', 'return_span', 'character_cover', 'introduced', 'still_scripts', 'pool_scripts',
+           'LatentFilmPool', 'LatentStillPool', 'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model',
+           'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'is_image_step', 'batch_loss',
+           'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
 POOL_KINDS = ("films", "one-character", "shapes", "memory", "cuts")   # what LatentFilmPool.shotworld renders (see pool_scripts)
@@ -47,8 +47,11 @@ def pool_seeds(seed: int):
         yield s; s += 1
 
 SHAPE_FACTORS = ("colour", "size", "pattern", "place", "framing", "motion")   # what `shapes:...` may vary besides shape and layout
-CUT_VARIANTS = ("close-up", "same-layout")   # `cuts:close-up`: both shots are close-ups (the pattern fills most of the frame);
-                                              # `cuts:same-layout`: the second shot keeps the first's framing, motion and layout
+CUT_VARIANTS = ("close-up", "same-layout", "near", "far")   # `cuts:close-up`: both shots are close-ups (the pattern fills most of the frame);
+        # `cuts:same-layout`: the second shot keeps the first's framing, motion and layout; `near` / `far`: the same, with the
+        # character moved by `CUT_SHIFTS` of the frame width (a rung between copying from the same spot and a free cut)
+CUT_SHIFTS = {"near": (0.05, 0.15), "far": (0.15, 0.3)}
+MEMORY_VARIANTS = ("return",)   # `memory:return`: the return cuts back to the protagonist's first setup (`metrics.return_to_setup`)
 
 def parse_pool_kind(part: str) -> tuple[str, tuple[str, ...]]:
     "One pool kind -> (base kind, factors): `shapes:colour,place` is the shapes pool with colour and place varied too."
@@ -57,10 +60,10 @@ def parse_pool_kind(part: str) -> tuple[str, tuple[str, ...]]:
     if base not in POOL_KINDS:
         raise CausalCineError(f"pool kind must be one of {', '.join(POOL_KINDS)}, or several of them joined by '+' "
                               f"without repeats (e.g. shapes+one-character), got {part!r}")
-    if ":" in str(part) and (base not in ("shapes", "cuts") or not factors):
-        raise CausalCineError(f"only the shapes pool takes factors to vary (shapes:colour,place) and the cuts pool a variant "
-                              f"(cuts:{','.join(CUT_VARIANTS)}), got {part!r}")
-    allowed = SHAPE_FACTORS if base == "shapes" else CUT_VARIANTS
+    if ":" in str(part) and (base not in ("shapes", "cuts", "memory") or not factors):
+        raise CausalCineError(f"only the shapes pool takes factors to vary (shapes:colour,place), the cuts pool a variant "
+                              f"(cuts:{','.join(CUT_VARIANTS)}) and the memory pool memory:{','.join(MEMORY_VARIANTS)}, got {part!r}")
+    allowed = {"shapes": SHAPE_FACTORS, "cuts": CUT_VARIANTS, "memory": MEMORY_VARIANTS}.get(base, ())
     bad = [f for f in factors if f not in allowed]
     if bad or len(set(factors)) != len(factors):
         raise CausalCineError(f"{base} factors must be distinct ones of {', '.join(allowed)}, got {extra!r} in {part!r}")
@@ -104,8 +107,9 @@ class TrainConfig:
     memory_window: int = 2            # W: preceding chunks in the local window (camr/sink/window)
     memory_top_k: int = 3             # k: routed history frames (camr)
     num_films: int = 600              # ShotWorld training films (procedural pool)
-    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | memory (memory films whose return fits a 24-frame crop) | cuts (a chunk of one character each side of a cut; cuts:close-up, cuts:same-layout) | a mix such as shapes+one-character (num_films of each)
+    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | memory (memory films whose return fits a 24-frame crop; memory:return, the return cut back to the first setup) | cuts (a chunk of one character each side of a cut; cuts:close-up, cuts:same-layout, cuts:near, cuts:far) | a mix such as shapes+one-character (num_films of each)
     return_weight: float = 1.0        # stage 1: weight of the loss on the return shot of memory films (where only memory tells what the protagonist looks like; 1 = plain)
+    character_weight: float = 1.0     # stage 1: weight of the loss on latent cells inside a ShotWorld character's box (by the share covered; 1 = plain)
     introduce_patterns: float = 0.0   # share of the pool's films (and stills) whose captions name each character's pattern in the first shot that shows it (shotworld.introduce_attributes); later shots leave it to memory
     pool_cache: str = "runs/cache"    # where the encoded pool is cached ("" = no cache)
     data_seed: int = 1000             # ShotWorld seed of the training pool (pools skip the evaluation seeds 10000-19999)
@@ -136,6 +140,11 @@ class TrainConfig:
         if self.return_weight != 1.0 and (self.stage != "causal" or self.data_shards):
             raise CausalCineError("--return-weight weighs the returns of ShotWorld memory films in stage-1 teacher forcing: it needs "
                                   "--stage causal on a ShotWorld pool (not --data-shards, whose films carry no memory annotation)")
+        if not self.character_weight >= 1.0:
+            raise CausalCineError(f"character_weight weighs the loss on ShotWorld characters up (>= 1; 1 = plain), got {self.character_weight}")
+        if self.character_weight != 1.0 and (self.stage != "causal" or self.data_shards):
+            raise CausalCineError("--character-weight weighs the latent cells where ShotWorld's ground truth puts a character, in stage-1 "
+                                  "teacher forcing: it needs --stage causal on a ShotWorld pool (--data-shards films carry no ground truth)")
         if self.introduce_patterns and self.data_shards:
             raise CausalCineError("--introduce-patterns rewrites ShotWorld captions; a run on --data-shards has its own captions: drop it")
         if self.memory not in ("full", "camr", "sink", "window"):
@@ -205,11 +214,13 @@ def teacher_forcing_forward(model: CausalWanDiT, x0, noise, sigma, context, fram
 
 def teacher_forcing_loss(model, x0, noise, sigma, context, frame_prompt, chunk_frames, window_chunks=None, attn_mask=None,
                          frame_weight=None):
-    "Flow-matching MSE on the noisy half; `frame_weight` `[B, F]` weights each latent frame (normalised: all ones = the plain MSE)."
+    """Flow-matching MSE on the noisy half; `frame_weight` `[B, F]` weights each latent frame, `[B, F, h, w]` each latent
+    cell (normalised: all ones = the plain MSE)."""
     v = teacher_forcing_forward(model, x0, noise, sigma, context, frame_prompt, chunk_frames, window_chunks, attn_mask=attn_mask)
     err = (v.float() - velocity_target(x0.float(), noise.float())) ** 2
     if frame_weight is None: return err.mean()
-    w = frame_weight.to(err)[:, None, :, None, None].expand_as(err)
+    w = frame_weight.to(err)
+    w = (w[:, None, :, None, None] if w.ndim == 2 else w[:, None]).expand_as(err)
     return (w * err).mean() / w.mean()
 
 # %% ../nbs/08_training.ipynb #b6759330
@@ -239,15 +250,18 @@ def _shape_scripts(n: int, seed: int, num_frames: int = 9, vary: tuple = ()):
                            pick("place", "desert", VOCAB["place"]), pick("motion", "still", VOCAB["motion"]))
         yield ShotScript(cap, 8, [Shot(cap, num_frames)], {"seed": s, "cast": [ch]})
 
-def _memory_scripts(n: int, seed: int, latent_frames: int = MEMORY_POOL_FRAMES, chunk_frames: int = 3):
+def _memory_scripts(n: int, seed: int, latent_frames: int = MEMORY_POOL_FRAMES, chunk_frames: int = 3, variants: tuple = ()):
     """The first `n` ShotWorld memory films from `seed` up (`pool_seeds`) whose protagonist returns early enough for a
     stage-1 crop of `latent_frames` to hold the setup, the absence and two chunks of the return, and that are at least
-    that long (so a batch crop keeps all of it)."""
+    that long (so a batch crop keeps all of it). `variants` (`MEMORY_VARIANTS`): `return` cuts the return back to the
+    protagonist's first setup (`metrics.return_to_setup`: its caption and layout), the same films otherwise."""
     from causalcine_nb.chunks import ChunkLayout
     from causalcine_nb.shotworld import make_script
+    from causalcine_nb.metrics import return_to_setup
     for s in pool_seeds(seed):
         if n <= 0: return
         sc = make_script(s, kind="memory")
+        if "return" in variants: sc = return_to_setup(sc)
         lay = ChunkLayout.from_script(sc, chunk_frames=chunk_frames, tokens_per_frame=1, crop=True)
         back = (lay.chunk_shot == sc.extra["memory"]["returns"]).nonzero().flatten()   # the return's chunks
         if len(back) and lay.num_latent_frames >= latent_frames and (int(back[0]) + 2) * chunk_frames <= latent_frames:
@@ -260,7 +274,9 @@ def _cut_scripts(n: int, seed: int, variants: tuple = ()):
     film whose return is shot 1 with no absence (like the `carry` benchmark set), so `--return-weight` weighs its second shot.
     `variants` (`CUT_VARIANTS`, otherwise the same clips, seed for seed): `close-up` frames both shots as close-ups;
     `same-layout` gives the second shot the first's framing, motion and layout (the character starts where it started
-    before the cut; only the place changes), the cut that copying from the same place in the frame can carry across."""
+    before the cut; only the place changes), the cut that copying from the same place in the frame can carry across;
+    `near` and `far` the same layout with the character moved (`CUT_SHIFTS`: a distance in frame widths, in a random
+    direction, its centre kept inside the middle of the frame), where only finding it by its look carries the pattern."""
     from causalcine_nb.core import Shot, ShotScript
     from causalcine_nb.shotworld import VOCAB, SIZE_RADIUS, make_caption, parse_caption, default_layout
     for _, s in zip(range(n), pool_seeds(seed)):
@@ -270,12 +286,22 @@ def _cut_scripts(n: int, seed: int, variants: tuple = ()):
         places = [VOCAB["place"][int(p)] for p in r.choice(len(VOCAB["place"]), size=2, replace=False)]
         slots = [(pick("framing"), p, pick("motion")) for p in places]   # (framing, place, motion) per shot
         if "close-up" in variants: slots = [("close-up", p, m) for _, p, m in slots]
-        if "same-layout" in variants: slots[1] = (slots[0][0], slots[1][1], slots[0][2])
+        moved = [v for v in variants if v in CUT_SHIFTS]
+        if len(moved) + ("same-layout" in variants) > 1:
+            raise CausalCineError(f"cuts variants same-layout, near and far exclude one another, got {','.join(variants)}")
+        same = "same-layout" in variants or bool(moved)
+        if same: slots[1] = (slots[0][0], slots[1][1], slots[0][2])
         caps = [make_caption(fr, [(ch["colour"], ch["shape"])], p, m) for fr, p, m in slots]
         shots, film_seed_ = [Shot(c, k) for c, k in zip(caps, CUT_SHOT_FRAMES)], int(r.integers(2 ** 31))
-        if "same-layout" in variants:
+        if same:
             lay = default_layout(film_seed_, 0, parse_caption(caps[0]), [SIZE_RADIUS[ch["size"]]], 1.0, CUT_SHOT_FRAMES[0] / 8)
-            shots = [Shot(s.caption, s.num_frames, {"layout": lay}) for s in shots]
+            lays = [lay, lay]
+            if moved:   # its own stream: the clip (cast, places, seed) stays the same, seed for seed, across variants
+                m = np.random.default_rng([s, 0xC08]); d, a = m.uniform(*CUT_SHIFTS[moved[0]]), m.uniform(0, 2 * np.pi)
+                (ox, oy), = lay["offsets"]
+                lays[1] = {**lay, "offsets": [[round(float(np.clip(ox + d * np.cos(a), -0.3, 0.3)), 3),
+                                               round(float(np.clip(oy + d * np.sin(a), -0.3, 0.3)), 3)]]}
+            shots = [Shot(s.caption, s.num_frames, {"layout": l}) for s, l in zip(shots, lays)]
         yield ShotScript(caps[0], 8, shots, {"seed": film_seed_, "kind": "cuts", "cast": [ch],
                                              "memory": {"character": 0, "seen": [0], "absent": [], "returns": 1}})
 
@@ -286,6 +312,25 @@ def return_span(script, chunk_frames: int = 3) -> tuple[int, int]:
     from causalcine_nb.chunks import ChunkLayout
     fs = (ChunkLayout.from_script(script, chunk_frames=chunk_frames, tokens_per_frame=1, crop=True).frame_prompt == m["returns"]).nonzero().flatten()
     return (int(fs[0]), int(fs[-1]) + 1) if len(fs) else (0, 0)
+
+def character_cover(script, num_latent_frames: int | None = None, temporal_stride: int = 4, spatial_stride: int = 8) -> torch.Tensor:
+    """Share of each latent cell `[F, h, w]` of a ShotWorld `script` inside a character's box (ground truth, the union
+    over characters), averaged over the cell's pixels and its latent frame's video frames, grouped as the codec groups
+    them (frame 0 alone, then `temporal_stride` at a time); cropped to `num_latent_frames` (as the pool crops)."""
+    from causalcine_nb.shotworld import frame_truth, ShotWorldConfig
+    truth = frame_truth(script)
+    H, W = int(script.extra.get("height") or ShotWorldConfig.height), int(script.extra.get("width") or ShotWorldConfig.width)
+    if H % spatial_stride or W % spatial_stride:
+        raise CausalCineError(f"frames of {H}x{W} are not whole latent cells of {spatial_stride} pixels")
+    inside = np.zeros((len(truth), H, W), np.float32)
+    for t, fr in enumerate(truth):
+        for ch in fr["characters"]:
+            x0, y0, x1, y1 = ch["box"]
+            inside[t, max(0, y0):y1, max(0, x0):x1] = 1.0
+    k = (len(truth) - 1) // temporal_stride
+    groups = [inside[:1]] + [inside[1 + i * temporal_stride:1 + (i + 1) * temporal_stride] for i in range(k)]
+    cover = np.stack([g.mean(0) for g in groups]).reshape(k + 1, H // spatial_stride, spatial_stride, W // spatial_stride, spatial_stride).mean((2, 4))
+    return torch.from_numpy(cover[:num_latent_frames] if num_latent_frames is not None else cover)
 
 def introduced(scripts, share: float = 0.0):
     """`scripts`, with each one (independently, with probability `share`, decided by its ShotWorld seed) passed through
@@ -315,14 +360,14 @@ def pool_scripts(kind: str, n: int, seed: int):
     the named `SHAPE_FACTORS` too: the rungs of a ladder from the shapes pool towards the one-character pool), `memory`
     (memory films whose protagonist is seen, leaves for two or more shots and returns inside the first
     `MEMORY_POOL_FRAMES` latent frames: in the `films` pool a quarter of the films are memory films, and a stage-1 crop
-    cuts most of their returns away), `cuts` (two-shot clips of one character, a chunk each side of a cut: after the cut
+    cuts most of their returns away; `memory:return` cuts each return back to the first setup), `cuts` (two-shot clips of one character, a chunk each side of a cut: after the cut
     only the first shot shows its pattern; `_cut_scripts`).
     Seeds come from `pool_seeds`: a training pool never reaches the evaluation seeds."""
     from causalcine_nb.shotworld import make_script
     if "+" in str(kind): pool_kind_parts(kind); raise CausalCineError(f"pool_scripts takes one pool kind, not a mix: {kind!r}")
     base, factors = parse_pool_kind(kind)
     if base == "films": return (make_script(s, kind=KINDS[i % len(KINDS)]) for i, s in zip(range(n), pool_seeds(seed)))
-    if base == "memory": return _memory_scripts(n, seed)
+    if base == "memory": return _memory_scripts(n, seed, variants=factors)
     if base == "cuts": return _cut_scripts(n, seed, factors)
     return _one_character_scripts(n, seed) if base == "one-character" else _shape_scripts(n, seed, vary=factors)
 
@@ -333,6 +378,7 @@ class LatentFilmPool:
         if not latents: raise CausalCineError("the training pool is empty: no film could be loaded")
         self.latents, self.frame_prompt, self.captions, self.chunk_frames = latents, frame_prompt, captions, chunk_frames
         self.returns: list[tuple[int, int]] | None = None   # per film: latent frames [start, end) of a memory film's return ((0, 0): none)
+        self.covers: list[torch.Tensor] | None = None      # per film: `character_cover` [F, h, w] (ShotWorld pools; for --character-weight)
 
     def __len__(self): return len(self.latents)
 
@@ -362,6 +408,7 @@ class LatentFilmPool:
             pool = cls([z for p in pools for z in p.latents], [f for p in pools for f in p.frame_prompt],
                        [c for p in pools for c in p.captions], chunk_frames)
             pool.returns = [r for p in pools for r in p.returns]
+            pool.covers = [c for p in pools for c in p.covers]
             return pool
         from causalcine_nb.shotworld import render_script
         from causalcine_nb.codecs import ShotWorldCodec
@@ -374,20 +421,22 @@ class LatentFilmPool:
             if cached.exists():
                 pool = cls.load(cached)
                 has_memory = parse_pool_kind(kind)[0] in ("films", "memory", "cuts")   # the other pools hold no memory film
-                pool.returns = ([return_span(s, chunk_frames) for s in pool_scripts(kind, num_films, seed)] if has_memory
-                                else [(0, 0)] * len(pool))
+                scripts = list(scripts)   # ground truth is cheap to recompute: the cache holds only what costs an encoding
+                pool.returns = [return_span(s, chunk_frames) for s in scripts] if has_memory else [(0, 0)] * len(pool)
+                pool.covers = [character_cover(s, z.shape[1], codec.temporal_stride, codec.spatial_stride) for s, z in zip(scripts, pool.latents)]
                 return pool
             pool = cls.shotworld(num_films, seed, codec, chunk_frames, progress, kind=kind, introduce_patterns=introduce_patterns)
             pool.save(cached)
             return pool
-        lat, fp, caps, rets = [], [], [], []
+        lat, fp, caps, rets, covers = [], [], [], [], []
         for script in tqdm(scripts, total=num_films, desc=f"encoding ShotWorld {kind}", disable=not progress):
             z = codec.encode_frames(render_script(script))[0]
             lay = ChunkLayout.from_script(script, chunk_frames=chunk_frames, tokens_per_frame=1, crop=True)
             lat.append(z[:, :lay.num_latent_frames].contiguous()); fp.append(lay.frame_prompt); caps.append(list(script.captions))
             rets.append(return_span(script, chunk_frames))
+            covers.append(character_cover(script, lay.num_latent_frames, codec.temporal_stride, codec.spatial_stride))
         pool = cls(lat, fp, caps, chunk_frames)
-        pool.returns = rets
+        pool.returns, pool.covers = rets, covers
         return pool
 
     def causal_batch(self, batch_size: int, max_latent_frames: int, generator=None) -> dict:
@@ -401,6 +450,7 @@ class LatentFilmPool:
         if self.returns is not None:   # [B, F] True on the frames of a memory film's return
             f_ = torch.arange(F_)
             b["return_frames"] = torch.stack([(f_ >= self.returns[i][0]) & (f_ < self.returns[i][1]) for i in idx])
+        if self.covers is not None: b["character_cover"] = torch.stack([self.covers[i][:F_] for i in idx])   # [B, F, h, w]
         return b
 
     def clip_batch(self, batch_size: int, clip_frames: int, generator=None) -> dict:
@@ -657,6 +707,10 @@ def batch_loss(model, b: dict, ctx: torch.Tensor, cfg: TrainConfig, masks: dict)
         if cfg.return_weight != 1.0:   # memory films: weigh up the return, where only memory says what the protagonist looks like
             if "return_frames" not in b: raise CausalCineError("--return-weight needs a ShotWorld pool that knows its memory films' returns")
             w = 1.0 + (cfg.return_weight - 1.0) * b["return_frames"].float()
+        if cfg.character_weight != 1.0:   # the pixels that hold what memory must carry (a pattern) are a small share of the frame
+            if "character_cover" not in b: raise CausalCineError("--character-weight needs a ShotWorld pool that knows where its characters are")
+            cw = 1.0 + (cfg.character_weight - 1.0) * b["character_cover"].to(x0.device).float()    # [B, F, h, w]
+            w = cw if w is None else w.to(cw)[..., None, None] * cw
         return teacher_forcing_loss(model, x0, noise, sigma, ctx, b["frame_prompt"].to(x0.device), cfg.chunk_frames,
                                     attn_mask=masks[key], frame_weight=w)
     v = model(add_noise(x0, noise, sigma), 1000 * sigma, ctx)
@@ -685,8 +739,8 @@ def fixed_eval_batches(pool: LatentFilmPool, cfg: TrainConfig, seed: int = 0) ->
 
 def eval_loss(model, batches: list[dict], text_encoder, cfg: TrainConfig, masks: dict | None = None, device="cpu",
               autocast=nullcontext) -> float:
-    "Mean `batch_loss` of `model` over fixed `batches` (no caption dropout, no gradient, no `return_weight`), weighted by batch size."
-    if cfg.return_weight != 1.0: cfg = replace(cfg, return_weight=1.0)   # the plain loss: comparable across runs
+    "Mean `batch_loss` of `model` over fixed `batches` (no caption dropout, no gradient, no loss weights), weighted by batch size."
+    cfg = replace(cfg, return_weight=1.0, character_weight=1.0)   # the plain loss: comparable across runs
     was_training, tot, n = model.training, 0.0, 0
     model.eval()
     with torch.no_grad():
