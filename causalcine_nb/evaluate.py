@@ -960,7 +960,8 @@ def plot_copy_probe(results: dict, title: str = ""):
 def copy_probe_main(argv: list[str] | None = None) -> int:
     "`causalcine probe-copy --checkpoint C [--gaps none,cut,absence,return] [--num-clips 48] [--attribute pattern|size] [--window-chunks W | --memory MODE] [--json R.json] [--figure F.png]`"
     p = argparse.ArgumentParser(prog="causalcine probe-copy", description="Does a model copy a character's pattern from its "
-                                "context? A diffusion classifier over the context, within a shot, across a cut and across an absence.")
+                                "context? A diffusion classifier over the context, within a shot, across a cut, across an absence, and "
+                                "back to an earlier setup under a memory rule (--gaps return --memory camr).")
     p.add_argument("--checkpoint", required=True, help="causalcine-nb checkpoint (causal)")
     p.add_argument("--gaps", default=",".join(COPY_GAPS), help=f"comma-separated, of {', '.join(COPY_GAPS)} (default all)")
     p.add_argument("--num-clips", type=int, default=48, help="clips per gap (default 48)")
