@@ -6,7 +6,7 @@ Docs: https://causalcine-nb.github.io/causalcine-nb/directing.html.md"""
 
 # %% ../nbs/12_directing.ipynb #14ead5f7
 from __future__ import annotations
-import argparse, copy, io, sys, time
+import argparse, copy, io, json, sys, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,24 +21,25 @@ from .data import TemporalLayout, WAN_TEMPORAL
 from .memory import MEMORY_MODES, MemoryConfig, routing_scores
 from .model import CausalWanDiT
 from .rollout import StreamingGenerator, _CachedMemory
+from .flow import check_renoise
 from .shotworld import check_caption
 from .text import ShotWorldTextEncoder
 
 # %% auto #0
 __all__ = ['DEFAULT_TEACHER', 'DEFAULT_STUDENT', 'DEFAULT_MODEL', 'DEFAULT_SAMPLER', 'SHOT_COLOURS', 'default_sampler_settings',
-           'chunk_boundaries', 'shot_chunk_counts', 'DirectorSession', 'checkpoint_memory', 'load_director',
-           'generate_film', 'generate_main', 'shot_colour', 'director_view', 'plot_director', 'chunk_gif',
-           'DirectorPanel', 'RoutingView', 'routing_view', 'plot_routing_explorer', 'RoutingExplorer',
+           'set_checkpoint_sampler', 'chunk_boundaries', 'shot_chunk_counts', 'DirectorSession', 'checkpoint_memory',
+           'load_director', 'generate_film', 'generate_main', 'shot_colour', 'director_view', 'plot_director',
+           'chunk_gif', 'DirectorPanel', 'RoutingView', 'routing_view', 'plot_routing_explorer', 'RoutingExplorer',
            'routed_shot_share', 'routed_from', 'return_routing']
 
 # %% ../nbs/12_directing.ipynb #8d8370b3
 DEFAULT_TEACHER = data_dir() / "models" / "shotworld_teacher_patterns.safetensors"   # the many-step causal teacher (20 steps, CFG)
 DEFAULT_STUDENT = data_dir() / "models" / "shotworld_student.safetensors"   # its 4-step distilled student (14_distill_init)
 DEFAULT_MODEL = DEFAULT_STUDENT   # what `generate` and `load_director` use without a checkpoint: real time on a CPU
-DEFAULT_SAMPLER = {"steps": 20, "shift": 3.0, "guidance": 3.0}   # full-step teacher settings (as `causalcine sample`)
+DEFAULT_SAMPLER = {"steps": 20, "shift": 3.0, "guidance": 3.0, "renoise": 0.0}   # full-step teacher settings (as `causalcine sample`)
 
 def default_sampler_settings(extra: dict | None = None, **overrides) -> dict:
-    "Sampler settings `{steps, shift, guidance}`: non-None `overrides`, else a checkpoint's `extra['sampler']`, else `DEFAULT_SAMPLER`."
+    "Sampler settings `{steps, shift, guidance, renoise}`: non-None `overrides`, else a checkpoint's `extra['sampler']`, else `DEFAULT_SAMPLER`."
     unknown = sorted(set(overrides) - set(DEFAULT_SAMPLER))
     if unknown: raise CausalCineError(f"unknown sampler setting(s) {unknown}; the settings are {sorted(DEFAULT_SAMPLER)}")
     out = {**DEFAULT_SAMPLER, **((extra or {}).get("sampler") or {})}
@@ -47,7 +48,25 @@ def default_sampler_settings(extra: dict | None = None, **overrides) -> dict:
         raise CausalCineError(f"steps must be a positive integer, got {out['steps']!r}")
     if not out["shift"] > 0: raise CausalCineError(f"shift must be > 0, got {out['shift']!r}")
     if not out["guidance"] >= 0: raise CausalCineError(f"guidance must be >= 0 (1 = no guidance), got {out['guidance']!r}")
-    return {"steps": int(out["steps"]), "shift": float(out["shift"]), "guidance": float(out["guidance"])}
+    return {"steps": int(out["steps"]), "shift": float(out["shift"]), "guidance": float(out["guidance"]),
+            "renoise": check_renoise(out["renoise"])}
+
+# %% ../nbs/12_directing.ipynb #7e451358
+def set_checkpoint_sampler(path, out=None, **settings) -> Path:
+    """Write sampler `settings` (any of `DEFAULT_SAMPLER`'s keys) into the metadata of the checkpoint at `path` (or a copy
+    at `out`), atomically; the tensors are copied unchanged. Returns the path written."""
+    from safetensors.torch import save_file
+    from causalcine_nb.checkpoint import read_checkpoint
+    from causalcine_nb.core import atomic_path
+    if not settings: raise CausalCineError(f"give at least one sampler setting to write, e.g. renoise=1.0; the settings are {sorted(DEFAULT_SAMPLER)}")
+    tensors, meta = read_checkpoint(path)
+    extra = meta.setdefault("extra", {})
+    current = dict(extra.get("sampler") or {})
+    default_sampler_settings(None, **{**current, **settings})          # validates names and values
+    extra["sampler"] = {**current, **settings}
+    out = Path(out if out is not None else path)
+    with atomic_path(out) as tmp: save_file(tensors, str(tmp), metadata={"causalcine": json.dumps(meta)})
+    return out
 
 # %% ../nbs/12_directing.ipynb #6ca01dbe
 def chunk_boundaries(num_chunks: int, chunk_frames: int = 3, codec=None) -> np.ndarray:
@@ -74,7 +93,8 @@ class DirectorSession:
     """Stream a film chunk by chunk while directing it: `start(prompt)`, `cue(prompt)` (a cut at the next chunk),
     `next_chunk()` -> decoded uint8 frames. Past chunks are never recomputed; the session can go on indefinitely."""
     def __init__(self, model: CausalWanDiT, codec=None, text_encoder=None, memory="toy", chunk_frames: int = 3, *,
-                 steps: int | None = None, shift: float | None = None, guidance: float | None = None, seed: int = 0,
+                 steps: int | None = None, shift: float | None = None, guidance: float | None = None,
+                 renoise: float | None = None, seed: int = 0,
                  height: int = 64, width: int = 64, fps: int = 8, record_routing: bool = True, keep_frames: bool = True,
                  progress: bool = True):
         self.model = model.eval()
@@ -91,8 +111,8 @@ class DirectorSession:
         for n, v, p in (("height", height, cfg.patch_size[1]), ("width", width, cfg.patch_size[2])):
             if isinstance(v, bool) or not isinstance(v, int) or v < s * p or v % (s * p):
                 raise CausalCineError(f"{n}={v} must be a positive multiple of {s * p} (codec stride {s} x patch {p})")
-        self.sampler = default_sampler_settings(steps=steps, shift=shift, guidance=guidance)
-        self.gen = StreamingGenerator(model, memory, chunk_frames, record_routing=record_routing, **self.sampler)
+        self.sampler = default_sampler_settings(steps=steps, shift=shift, guidance=guidance, renoise=renoise)
+        self.gen = StreamingGenerator(model, memory, chunk_frames, record_routing=record_routing, seed=seed, **self.sampler)
         self.seed, self.height, self.width, self.fps = int(seed), height, width, int(fps)
         self.record_routing, self.keep_frames, self.progress = record_routing, keep_frames, progress
         self.device = next(model.parameters()).device
@@ -128,7 +148,7 @@ class DirectorSession:
     def start(self, prompt: str, story: str = "") -> "DirectorSession":
         "Begin a new film whose first shot has caption `prompt` (clears everything generated before)."
         self._check_prompt(prompt)
-        self.gen.reset()
+        self.gen.seed = self.seed; self.gen.reset()   # re-seeds the re-noising stream with the session's seed
         self.decoder = self.codec.streaming_decoder()
         self._noise = make_generator(self.seed)
         self.story, self.shots, self.pending = story, [{"caption": prompt, "first_chunk": 0}], None
@@ -246,7 +266,7 @@ class DirectorSession:
     def __repr__(self):
         st = f"{self.num_chunks} chunks, {len(self.shots)} shots, prompt {self.prompt!r}" if self.started else "not started"
         return (f"DirectorSession({self.memory.mode}, f={self.chunk_frames}, {self.sampler['steps']} steps, "
-                f"guidance {self.sampler['guidance']}, {self.height}x{self.width}: {st})")
+                f"guidance {self.sampler['guidance']}" + (f", renoise {self.sampler['renoise']:g}" if self.sampler["renoise"] else "") + f", {self.height}x{self.width}: {st})")
 
 # %% ../nbs/12_directing.ipynb #55ae9c73
 def checkpoint_memory(extra: dict) -> MemoryConfig:
@@ -268,7 +288,7 @@ def load_director(checkpoint=None, *, memory=None, chunk_frames: int | None = No
     _, meta = read_checkpoint(path)
     extra = meta.get("extra", {})
     model = load_model(path, device=device)
-    for k in ("steps", "shift", "guidance"):   # checkpoint's own sampler settings unless given
+    for k in DEFAULT_SAMPLER:   # checkpoint's own sampler settings unless given
         if session_kw.get(k) is None: session_kw[k] = default_sampler_settings(extra)[k]
     f = chunk_frames if chunk_frames is not None else int(extra.get("train", {}).get("chunk_frames", 3))
     trained = checkpoint_memory(extra)
@@ -313,6 +333,8 @@ def generate_main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=None, help=f"Euler steps per chunk (default: the checkpoint's, else {DEFAULT_SAMPLER['steps']})")
     p.add_argument("--shift", type=float, default=None, help=f"timestep shift (default {DEFAULT_SAMPLER['shift']})")
     p.add_argument("--guidance", type=float, default=None, help=f"classifier-free guidance, 1 = off (default {DEFAULT_SAMPLER['guidance']})")
+    p.add_argument("--renoise", type=float, default=None, help="share of each step's noise drawn afresh: 0 = Euler steps, "
+                   "1 = re-noise from scratch at every step (default: the checkpoint's, else 0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--height", type=int, default=None, help="frame height (default: the script's, else 64)")
     p.add_argument("--width", type=int, default=None, help="frame width (default: the script's, else 64)")
@@ -326,7 +348,7 @@ def generate_main(argv: list[str] | None = None) -> int:
         script = load_shotworld_script(a.script)
         H = a.height or int(script.extra.get("height", 64)); W = a.width or int(script.extra.get("width", 64))
         sess = load_director(a.checkpoint, memory=a.memory, chunk_frames=a.chunk_frames, device=resolve_device(a.device),
-                             steps=a.steps, shift=a.shift, guidance=a.guidance, seed=a.seed, height=H, width=W,
+                             steps=a.steps, shift=a.shift, guidance=a.guidance, renoise=a.renoise, seed=a.seed, height=H, width=W,
                              fps=script.fps, record_routing=False, progress=False)
         t0 = time.perf_counter()
         frames, made = generate_film(sess, script)
@@ -341,7 +363,8 @@ def generate_main(argv: list[str] | None = None) -> int:
     first = sess.log[0]["chunk_ms"] + sess.log[0]["decode_ms"]
     print(f"wrote {out} ({len(frames)} frames, {W}x{H} at {made.fps} fps, {len(made.shots)} shots in {sess.num_chunks} chunks), "
           f"{js}" + (f", {png}" if png else ""))
-    print(f"{m.mode} memory (W={m.window_chunks}, k={m.top_k}), {st['steps']} steps, guidance {st['guidance']}: "
+    print(f"{m.mode} memory (W={m.window_chunks}, k={m.top_k}), {st['steps']} steps, guidance {st['guidance']}"
+          + (f", renoise {st['renoise']:g}" if st["renoise"] else "") + ": "
           f"{len(frames) / dt:.1f} frames/s ({1000 * dt / sess.num_chunks:.0f} ms/chunk, first chunk {first:.0f} ms)")
     return 0
 

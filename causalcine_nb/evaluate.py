@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .core import CausalCineError, ShotScript, load_script, save_script, write_json
+from .flow import check_renoise
 from .shotworld import ShotWorldConfig, make_script, render_script
 
 # %% auto #0
@@ -205,24 +206,36 @@ class RunConfig:
     kind: str
     checkpoint: str | None = None
     setup: bool = False       # memory films: the ground truth is given up to the return, the model makes the rest
+    renoise: float | None = None   # sampler re-noising (flow.flow_step); None: the checkpoint's setting
 
     @classmethod
     def parse(cls, spec: str) -> "RunConfig":
-        """`[label=]kind[+setup][@checkpoint]`, e.g. `camr`, `single=camr@runs/repro/causal_singleshot/model.safetensors`;
-        `camr+setup` gives a memory film's ground truth up to the return (label `camr-setup`)."""
-        label, _, rest = spec.rpartition("=") if "=" in spec.split("@")[0] else ("", "", spec)
+        """`[label=]kind[+setup][+renoise=R][@checkpoint]`, e.g. `camr`, `single=camr@runs/repro/causal_singleshot/model.safetensors`;
+        `camr+setup` gives a memory film's ground truth up to the return (label `camr-setup`); `camr+renoise=1` samples
+        with re-noising steps (label `camr-renoise1`)."""
+        head = spec.split("=")[0]
+        label, _, rest = spec.partition("=") if "=" in spec and not ({"+", "@"} & set(head)) else ("", "", spec)
         kind, _, ckpt = rest.partition("@")
-        kind, plus, mod = kind.strip().partition("+")
+        kind, *mods = [m.strip() for m in kind.split("+")]
         if kind not in GEN_KINDS:
-            raise CausalCineError(f"unknown configuration kind {kind!r} in {spec!r}; use [label=]kind[+setup][@checkpoint] with kind one of {', '.join(GEN_KINDS)}")
-        if plus and (mod.strip() != "setup" or kind not in ("camr", "sink", "window", "full")):
-            raise CausalCineError(f"{spec!r}: the only modifier is +setup, for the streaming kinds camr, sink, window and full "
-                                  "(e.g. camr+setup: the memory film's ground truth up to the return, the model makes the rest)")
+            raise CausalCineError(f"unknown configuration kind {kind!r} in {spec!r}; use [label=]kind[+setup][+renoise=R][@checkpoint] with kind one of {', '.join(GEN_KINDS)}")
+        setup, renoise = False, None
+        for m in mods:
+            if m == "setup" and kind in ("camr", "sink", "window", "full"): setup = True
+            elif m.startswith("renoise=") and kind not in ("groundtruth", "repeat"):
+                try: renoise = check_renoise(float(m[len("renoise="):]))
+                except (ValueError, CausalCineError):
+                    raise CausalCineError(f"{spec!r}: +renoise=R takes a number in [0, 1] (the share of each sampler step's noise "
+                                          "drawn afresh), e.g. camr+renoise=1") from None
+            else:
+                raise CausalCineError(f"{spec!r}: the modifiers are +setup, for the streaming kinds camr, sink, window and full "
+                                      "(e.g. camr+setup: the memory film's ground truth up to the return, the model makes the rest), "
+                                      "and +renoise=R for the generating kinds (e.g. camr+renoise=1)")
         if ckpt and kind in ("groundtruth", "repeat"): raise CausalCineError(f"{kind} renders the script; it takes no checkpoint ({spec!r})")
-        label = label.strip() or (f"{kind}-setup" if plus else kind)
+        label = label.strip() or (kind + ("-setup" if setup else "") + (f"-renoise{renoise:g}" if renoise is not None else ""))
         if not label.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise CausalCineError(f"configuration label {label!r} must be letters, digits, '-', '_' or '.' (it names a folder)")
-        return cls(label, kind, ckpt.strip() or None, bool(plus))
+        return cls(label, kind, ckpt.strip() or None, setup, renoise)
 
 class FilmMaker:
     "Makes the film of a script under one `RunConfig` (models loaded once)."
@@ -234,14 +247,14 @@ class FilmMaker:
             from causalcine_nb.memory import MemoryConfig
             # the teacher, not `generate`'s default student: the tables compare memory rules on the model they trained
             self.session = load_director(cfg.checkpoint or DEFAULT_TEACHER, memory=MemoryConfig(cfg.kind, window, top_k), device=device,
-                                         record_routing=cfg.kind == "camr", progress=False)
+                                         record_routing=cfg.kind == "camr", renoise=cfg.renoise, progress=False)
         elif cfg.kind == "bidirectional":
             from causalcine_nb.checkpoint import read_checkpoint
             from causalcine_nb.directing import DEFAULT_TEACHER, default_sampler_settings
             from causalcine_nb.training import load_model
             path = cfg.checkpoint or DEFAULT_TEACHER
             self.model = load_model(path, device=device)
-            self.sampler = default_sampler_settings(read_checkpoint(path)[1].get("extra", {}))
+            self.sampler = default_sampler_settings(read_checkpoint(path)[1].get("extra", {}), renoise=cfg.renoise)
 
     def setup(self, script: ShotScript) -> torch.Tensor:
         "The ground-truth latents of a memory film's chunks before the return (what `+setup` gives the model)."
@@ -421,8 +434,9 @@ def benchmark_main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output folder (scripts/, films/, reports/, tables.md, gallery.html)")
     p.add_argument("--sets", default="multishot,memory", help="comma-separated benchmark sets (default multishot,memory)")
     p.add_argument("--configs", default="groundtruth,repeat,window,sink,camr,full",
-                   help="comma-separated [label=]kind[+setup][@checkpoint]; kinds: " + ", ".join(GEN_KINDS) +
-                   "; +setup (streaming kinds, memory sets): the ground truth is given up to the return")
+                   help="comma-separated [label=]kind[+setup][+renoise=R][@checkpoint]; kinds: " + ", ".join(GEN_KINDS) +
+                   "; +setup (streaming kinds, memory sets): the ground truth is given up to the return; +renoise=R: "
+                   "sample with re-noising steps (share R of each step's noise drawn afresh)")
     p.add_argument("--num-films", type=int, default=10, help="films per set (default 10)")
     p.add_argument("--seed", type=int, default=0, help="benchmark seed (default 0)")
     p.add_argument("--window", type=int, default=2, help="W, chunks in the local window of every memory mode (default 2)")
@@ -560,14 +574,15 @@ def drawing_probe_scripts(num_clips: int = 16, seed: int = DRAWING_PROBE_SEED, n
         if _caption_chars(sc.shots[0].caption) and not sc.shots[0].caption.startswith("wide"): out.append(sc)
     return out
 
-def model_drawer(model, sampler: str = "bidirectional", steps: int = 20, guidance: float = 3.0, shift: float = 3.0, seed: int = 0):
-    "A drawer for `drawing_probe`: samples each clip with `model` (clip i with seed `seed + i`)."
+def model_drawer(model, sampler: str = "bidirectional", steps: int = 20, guidance: float = 3.0, shift: float = 3.0, seed: int = 0,
+                 renoise: float = 0.0):
+    "A drawer for `drawing_probe`: samples each clip with `model` (clip i with seed `seed + i`; `renoise`: `flow.flow_step`)."
     from causalcine_nb.sampling import sample_film
     count = iter(range(1 << 30))
     def draw(script):
         with torch.no_grad():
             return sample_film(model, script, sampler=sampler, steps=steps, guidance=guidance, shift=shift,
-                               seed=seed + next(count), progress=False)
+                               seed=seed + next(count), progress=False, renoise=renoise)
     return draw
 
 def rendered_drawer(script):
@@ -687,6 +702,8 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=20, help="Euler steps (default 20)")
     p.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance (default 3)")
     p.add_argument("--shift", type=float, default=3.0, help="timestep shift of the sampling grid (default 3)")
+    p.add_argument("--renoise", type=float, default=0.0, help="share of each sampler step's noise drawn afresh: 0 = Euler "
+                   "(default), 1 = re-noise from scratch at every step (flow.flow_step)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed of the first clip (default 0)")
     p.add_argument("--figure", default=None, help="write the clips figure here (.png)")
     p.add_argument("--json", default=None, help="write the rates here (.json)")
@@ -708,6 +725,7 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         from causalcine_nb.training import load_model, pool_scripts, pool_kind_parts
         if not Path(a.checkpoint).exists(): raise CausalCineError(f"checkpoint {a.checkpoint} not found; pass a model.safetensors written by training")
         if a.threads: torch.set_num_threads(a.threads)
+        check_renoise(a.renoise)
         if a.clips != "random" and ("+" in a.clips or pool_kind_parts(a.clips)[0] == "films"):
             raise CausalCineError(f"--clips takes random, one-character, shapes or shapes:FACTORS (one-shot clips), got {a.clips!r}")
         stage = read_checkpoint(a.checkpoint)[1].get("extra", {}).get("train", {}).get("stage", "causal")
@@ -719,7 +737,7 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         if a.name_patterns:
             from causalcine_nb.shotworld import introduce_attributes
             scripts = [introduce_attributes(s) for s in scripts]
-        res = drawing_probe(model_drawer(model, sampler, a.steps, a.guidance, a.shift, seed=a.seed), scripts,
+        res = drawing_probe(model_drawer(model, sampler, a.steps, a.guidance, a.shift, seed=a.seed, renoise=a.renoise), scripts,
                             reference=codec_drawer() if a.reference == "codec" else rendered_drawer)
         words = {k: word_probe(model, k, word_probe_scripts(a.word_probe), seed=a.seed) for k in WORD_PROBE_KINDS} if a.word_probe > 0 else {}
     except CausalCineError as e:
@@ -728,7 +746,8 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
                                  "pattern_by_word", "reference", "num_clips", "judge")}
     if words:
         rates["word_probe"] = {k: {key: w[key] for key in ("accuracy", "chance", "sensitivity", "num_clips")} for k, w in words.items()}
-    print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}, shift {a.shift:g}), {res['num_clips']} {a.clips} clips: "
+    print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}, shift {a.shift:g}"
+          + (f", renoise {a.renoise:g}" if a.renoise else "") + f"), {res['num_clips']} {a.clips} clips: "
           f"character present {res['present']:.3f}, right shape {res['shape']:.3f}, right place {res['place']:.3f} "
           f"({a.reference} clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}) "
           f"in {time.time() - t0:.0f} s")
@@ -745,7 +764,7 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     if misread: print("most common misreading: " + ", ".join(f"{w} as {r} {res['shape_confusion'][w][r]:.2f}" for w, r in misread.items()))
     if words: print(f"word probe on {a.word_probe} one-character clips (accuracy, chance, sensitivity): " +
                     ", ".join(f"{k} {w['accuracy']:.3f} ({w['chance']:.3f}, {w['sensitivity']:.3f})" for k, w in words.items()))
-    if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance, "shift": a.shift,
+    if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance, "shift": a.shift, "renoise": a.renoise,
                                    "reference_drawer": a.reference, "clips": a.clips, "name_patterns": a.name_patterns, **rates})
     if a.figure:
         import matplotlib; matplotlib.use("Agg")

@@ -17,8 +17,8 @@ from .core import CausalCineError
 # %% auto #0
 __all__ = ['NUM_TRAIN_TIMESTEPS', 'WAN_SHIFT', 'STUDENT_TIMESTEPS', 'SIGMA_DISTS', 'shift_sigma', 'unshift_sigma', 'sigma_to_t',
            't_to_sigma', 'student_timesteps', 'expand_sigma', 'add_noise', 'velocity_target', 'x0_from_velocity',
-           'noise_from_velocity', 'velocity_from_x0', 'sample_train_sigma', 'sampling_sigmas', 'euler_step', 'cfg',
-           'sample_ode', 'flow_matching_loss']
+           'noise_from_velocity', 'velocity_from_x0', 'sample_train_sigma', 'sampling_sigmas', 'euler_step',
+           'check_renoise', 'flow_step', 'renoise_generator', 'cfg', 'sample_ode', 'flow_matching_loss']
 
 # %% ../nbs/07_flow.ipynb #fdd08114
 NUM_TRAIN_TIMESTEPS = 1000  # t = 1000 * sigma
@@ -134,13 +134,42 @@ def euler_step(x: torch.Tensor, v: torch.Tensor, sigma, sigma_next, frame_dim: i
     d = expand_sigma(sigma_next, xf, frame_dim) - expand_sigma(sigma, xf, frame_dim)
     return (xf + d * v.float()).to(x.dtype)
 
+def check_renoise(renoise) -> float:
+    "`renoise` as a float in [0, 1], or a clear error."
+    if isinstance(renoise, bool) or not isinstance(renoise, (int, float)) or not 0.0 <= renoise <= 1.0:
+        raise CausalCineError(f"renoise must be a number in [0, 1] (0 = Euler, the deterministic ODE step; 1 = all the "
+                              f"next noise level drawn afresh), got {renoise!r}")
+    return float(renoise)
+
+def flow_step(x: torch.Tensor, v: torch.Tensor, sigma, sigma_next, renoise: float = 0.0,
+              generator: torch.Generator | None = None, frame_dim: int = 2) -> torch.Tensor:
+    """A sampler step from `sigma` to `sigma_next`. `renoise = 0`: the Euler step. `renoise = r` in (0, 1]: from the
+    clean and noise estimates $\\hat x_0 = x - \\sigma v$, $\\hat\\epsilon = x + (1 - \\sigma) v$, go to
+    $(1 - \\sigma')\\hat x_0 + \\sigma'(\\sqrt{1 - r^2}\\,\\hat\\epsilon + r z)$, z fresh N(0, I) from `generator`."""
+    renoise = check_renoise(renoise)
+    if renoise == 0: return euler_step(x, v, sigma, sigma_next, frame_dim)
+    xf, vf = x.float(), v.float()
+    s, s_next = expand_sigma(sigma, xf, frame_dim), expand_sigma(sigma_next, xf, frame_dim)
+    x0, eps = xf - s * vf, xf + (1 - s) * vf
+    gdev = generator.device if generator is not None else xf.device
+    z = torch.randn(xf.shape, generator=generator, device=gdev).to(xf.device)   # drawn where the generator lives
+    noise = (1.0 - float(renoise) ** 2) ** 0.5 * eps + float(renoise) * z
+    return ((1 - s_next) * x0 + s_next * noise).to(x.dtype)
+
+def renoise_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
+    "The generator of re-noising's fresh noise: a stream of its own, so a seed's initial noise is the same with and without it."
+    # torch seeds mt19937 with 32 bits: an affine map of the seed keeps the stream apart from the initial-noise seeds
+    return torch.Generator(device=device).manual_seed((1_000_003 * int(seed) + 0x2545F491) % 2 ** 32)
+
 def cfg(v_cond: torch.Tensor, v_uncond: torch.Tensor, scale: float) -> torch.Tensor:
     "Classifier-free guidance $v_u + w (v_c - v_u)$."
     return v_uncond + scale * (v_cond - v_uncond)
 
 def sample_ode(velocity_fn: Callable, noise: torch.Tensor, sigmas, progress: bool = True, desc: str = "sampling",
-               return_trajectory: bool = False, callback: Callable | None = None):
-    "Integrate $dx/d\\sigma$ = `velocity_fn(x, sigma)` with Euler from `noise` along descending `sigmas` (first ~1, last ~0)."
+               return_trajectory: bool = False, callback: Callable | None = None, renoise: float = 0.0,
+               generator: torch.Generator | None = None):
+    """Integrate $dx/d\\sigma$ = `velocity_fn(x, sigma)` with Euler from `noise` along descending `sigmas` (first ~1, last ~0).
+    `renoise > 0` takes `flow_step`s instead: that share of each next noise level is drawn afresh from `generator`."""
     sig = torch.as_tensor(sigmas, dtype=torch.float32).flatten()
     if sig.numel() < 2: raise CausalCineError(f"sigmas needs at least 2 values (start and end), got {sig.numel()}")
     if not (sig.diff() < 0).all():
@@ -149,7 +178,7 @@ def sample_ode(velocity_fn: Callable, noise: torch.Tensor, sigmas, progress: boo
     x, traj = noise, [noise]
     for i in tqdm(range(sig.numel() - 1), desc=desc, disable=not progress, leave=False):
         v = velocity_fn(x, sig[i])
-        x = euler_step(x, v, sig[i], sig[i + 1])
+        x = flow_step(x, v, sig[i], sig[i + 1], renoise, generator)
         if return_trajectory: traj.append(x)
         if callback is not None: callback(i, x, v, sig[i])
     return (x, torch.stack(traj)) if return_trajectory else x

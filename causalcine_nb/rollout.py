@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from .core import CausalCineError
 from .model import AttentionProcessor, CausalWanDiT
-from .flow import sampling_sigmas, euler_step, cfg, WAN_SHIFT
+from .flow import sampling_sigmas, flow_step, check_renoise, renoise_generator, cfg, WAN_SHIFT
 from .memory import MemoryConfig, Routing, memory_attention, frame_descriptors, _spatial
 
 # %% auto #0
@@ -95,13 +95,15 @@ class StreamingGenerator:
     """Chunk-by-chunk generation with a KV cache and memory routing: `step_chunk` denoises one chunk against the cache
     and commits its clean keys/values; `prefill` teacher-forces a given chunk into the history."""
     def __init__(self, model: CausalWanDiT, memory, chunk_frames: int = 3, *, steps: int = 4, shift: float = WAN_SHIFT,
-                 guidance: float = 1.0, record_routing: bool = True, progress: bool = False):
+                 guidance: float = 1.0, renoise: float = 0.0, seed: int = 0, record_routing: bool = True,
+                 progress: bool = False):
         if model.config.patch_size[0] != 1:
             raise CausalCineError(f"streaming needs a temporal patch size of 1, got patch_size {model.config.patch_size}")
         if isinstance(chunk_frames, bool) or not isinstance(chunk_frames, int) or chunk_frames < 1:
             raise CausalCineError(f"chunk_frames must be a positive integer, got {chunk_frames!r}")
         self.model, self.memory, self.chunk_frames = model, MemoryConfig.parse(memory), chunk_frames
         self.sigmas, self.guidance = sampling_sigmas(steps, shift), float(guidance)
+        self.renoise, self.seed = check_renoise(renoise), int(seed)   # re-noising sampler steps (flow.flow_step)
         self.record_routing, self.progress = record_routing, progress
         self.reset()
 
@@ -116,6 +118,7 @@ class StreamingGenerator:
         self.stats: list[dict] = []
         self.routing = Routing(self.memory, self.chunk_frames) if self.record_routing else None
         self._pending = None
+        self.renoise_gen = renoise_generator(self.seed)   # CPU stream: the same film on any device
 
     # ---- text: cross-attention K/V once per prompt
     def cross_kv(self, context: torch.Tensor) -> list:
@@ -207,13 +210,14 @@ class StreamingGenerator:
 
     def step_chunk(self, noise: torch.Tensor, context: torch.Tensor, negative_context: torch.Tensor | None = None,
                    sigmas=None) -> torch.Tensor:
-        "Denoise the next chunk from `noise` along `sigmas` (Euler, reading the cache), commit it; returns the clean chunk."
+        """Denoise the next chunk from `noise` along `sigmas` (Euler, or re-noising steps if `renoise` > 0; reading the
+        cache), commit it; returns the clean chunk."""
         sig = self.sigmas if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float32).flatten()
         if sig.numel() < 2 or not bool((sig.diff() < 0).all()):
             raise CausalCineError("sigmas must be at least 2 strictly descending noise levels (e.g. sampling_sigmas(4))")
         x = noise
         for i in range(sig.numel() - 1):
-            x = euler_step(x, self.predict(x, sig[i], context, negative_context), sig[i], sig[i + 1])
+            x = flow_step(x, self.predict(x, sig[i], context, negative_context), sig[i], sig[i + 1], self.renoise, self.renoise_gen)
         self.commit(x, context, negative_context)
         return x
 

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from .core import CausalCineError, make_generator
 from .masks import teacher_forcing_mask
-from .flow import sampling_sigmas, euler_step, cfg as guide
+from .flow import sampling_sigmas, euler_step, flow_step, renoise_generator, cfg as guide
 
 # %% auto #0
 __all__ = ['prefix_mask', 'sample_causal_reference', 'sample_bidirectional', 'denoising_trajectory', 'plot_denoising_trajectory',
@@ -47,8 +47,9 @@ def _velocity(model, x, t, context, uncond, scale, **kw):
 def sample_causal_reference(model, context: torch.Tensor, frame_prompt: torch.Tensor, num_chunks: int, chunk_frames: int,
                             latent_hw: tuple[int, int], steps: int = 20, shift: float = 3.0, guidance: float = 1.0,
                             uncond: torch.Tensor | None = None, window_chunks: int | None = None, seed: int = 0,
-                            history: torch.Tensor | None = None, progress: bool = True) -> torch.Tensor:
-    "Chunk-by-chunk film `[B, C, K*f, h, w]`, recomputing the whole prefix at every step (no cache)."
+                            history: torch.Tensor | None = None, progress: bool = True, renoise: float = 0.0) -> torch.Tensor:
+    """Chunk-by-chunk film `[B, C, K*f, h, w]`, recomputing the whole prefix at every step (no cache).
+    `renoise`: the share of each step's noise drawn afresh (`flow.flow_step`; 0 = Euler)."""
     B, dev = context.shape[0], context.device
     C, (h, w), f = model.config.out_dim, latent_hw, chunk_frames
     F_ = num_chunks * f
@@ -56,7 +57,7 @@ def sample_causal_reference(model, context: torch.Tensor, frame_prompt: torch.Te
     fp = fp[None].expand(B, -1) if fp.ndim == 1 else fp
     if fp.shape[1] < F_: raise CausalCineError(f"frame_prompt covers {fp.shape[1]} latent frames, the film needs {F_}")
     tpf = _tokens_per_frame(model, h, w)
-    g = make_generator(seed, dev)
+    g, rg = make_generator(seed, dev), renoise_generator(seed, dev)
     sig = sampling_sigmas(steps, shift, device=dev)
     out = [] if history is None else list(history.split(f, dim=2))
     for c in tqdm(range(len(out), num_chunks), desc="reference sampler", disable=not progress, leave=False):
@@ -68,7 +69,7 @@ def sample_causal_reference(model, context: torch.Tensor, frame_prompt: torch.Te
             t = torch.cat([torch.zeros(B, c * f, device=dev), (1000 * sig[i]).expand(B, f)], 1)
             v = _velocity(model, torch.cat([prefix, x], 2), t, context, uncond, guidance,
                           frame_pos=pos, frame_prompt=fp[:, :(c + 1) * f], attn_mask=mask)[:, :, -f:]
-            x = euler_step(x, v, sig[i], sig[i + 1])
+            x = flow_step(x, v, sig[i], sig[i + 1], renoise, rg)
         out.append(x)
     return torch.cat(out, 2)
 
@@ -76,17 +77,18 @@ def sample_causal_reference(model, context: torch.Tensor, frame_prompt: torch.Te
 def sample_bidirectional(model, context: torch.Tensor, num_frames: int, latent_hw: tuple[int, int], steps: int = 20,
                          shift: float = 3.0, guidance: float = 1.0, uncond: torch.Tensor | None = None,
                          frame_prompt: torch.Tensor | None = None, seed: int = 0, progress: bool = True,
-                         trajectory: list | None = None) -> torch.Tensor:
-    "All `num_frames` latent frames denoised jointly with full attention; `trajectory` collects (sigma, x0 estimate) per step."
+                         trajectory: list | None = None, renoise: float = 0.0) -> torch.Tensor:
+    """All `num_frames` latent frames denoised jointly with full attention; `trajectory` collects (sigma, x0 estimate) per step.
+    `renoise`: the share of each step's noise drawn afresh (`flow.flow_step`; 0 = Euler)."""
     B, dev = context.shape[0], context.device
-    g = make_generator(seed, dev)
+    g, rg = make_generator(seed, dev), renoise_generator(seed, dev)
     x = torch.randn(B, model.config.out_dim, num_frames, *latent_hw, generator=g, device=dev)
     sig = sampling_sigmas(steps, shift, device=dev)
     for i in tqdm(range(steps), desc="bidirectional sampler", disable=not progress, leave=False):
         kw = {} if frame_prompt is None else {"frame_prompt": torch.as_tensor(frame_prompt, device=dev).expand(B, -1)}
         v = _velocity(model, x, (1000 * sig[i]).expand(B), context, uncond, guidance, **kw)
         if trajectory is not None: trajectory.append((float(sig[i]), (x - sig[i] * v).detach().cpu()))   # x0 = x - sigma v
-        x = euler_step(x, v, sig[i], sig[i + 1])
+        x = flow_step(x, v, sig[i], sig[i + 1], renoise, rg)
     return x
 
 # %% ../nbs/09_sampling.ipynb #5785a417
@@ -138,7 +140,8 @@ def x0_noise_leakage(model, captions: list, sigma: float = 1.0, text_encoder=Non
 
 # %% ../nbs/09_sampling.ipynb #a5086f91
 def sample_film(model, script, codec=None, text_encoder=None, sampler: str = "causal", chunk_frames: int = 3,
-                steps: int = 20, shift: float = 3.0, guidance: float = 3.0, seed: int = 0, progress: bool = True):
+                steps: int = 20, shift: float = 3.0, guidance: float = 3.0, seed: int = 0, progress: bool = True,
+                renoise: float = 0.0):
     "Generate the film of a ShotWorld `script` with `model`: returns (uint8 frames `[T, H, W, 3]`, the generated script)."
     from causalcine_nb.chunks import ChunkLayout, crop_to_chunks
     from causalcine_nb.codecs import ShotWorldCodec
@@ -154,10 +157,10 @@ def sample_film(model, script, codec=None, text_encoder=None, sampler: str = "ca
     unc = torch.zeros_like(ctx)
     if sampler == "causal":
         z = sample_causal_reference(model, ctx, lay.frame_prompt, lay.num_chunks, chunk_frames, hw, steps=steps,
-                                    shift=shift, guidance=guidance, uncond=unc, seed=seed, progress=progress)
+                                    shift=shift, guidance=guidance, uncond=unc, seed=seed, progress=progress, renoise=renoise)
     elif sampler == "bidirectional":
         z = sample_bidirectional(model, ctx, lay.num_latent_frames, hw, steps=steps, shift=shift, guidance=guidance,
-                                 uncond=unc, frame_prompt=lay.frame_prompt, seed=seed, progress=progress)
+                                 uncond=unc, frame_prompt=lay.frame_prompt, seed=seed, progress=progress, renoise=renoise)
     else: raise CausalCineError(f"unknown sampler {sampler!r}; use 'causal' or 'bidirectional'")
     frames = codec.decode_frames(z.cpu())
     return frames, script
@@ -176,12 +179,14 @@ def sample_main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=20); p.add_argument("--shift", type=float, default=3.0)
     p.add_argument("--guidance", type=float, default=3.0); p.add_argument("--seed", type=int, default=0)
     p.add_argument("--chunk-frames", type=int, default=3)
+    p.add_argument("--renoise", type=float, default=0.0, help="share of each step's noise drawn afresh: 0 = Euler (default), "
+                   "1 = re-noise from scratch at every step (draws more ShotWorld shapes right; BENCHMARKS.md)")
     a = p.parse_args(argv)
     script = load_shotworld_script(a.script)
     model = load_model(a.checkpoint)
     t0 = time.time()
     frames, gen = sample_film(model, script, sampler=a.sampler, chunk_frames=a.chunk_frames, steps=a.steps, shift=a.shift,
-                              guidance=a.guidance, seed=a.seed)
+                              guidance=a.guidance, seed=a.seed, renoise=a.renoise)
     dt = time.time() - t0
     out = Path(a.out)
     write_video(out, frames, gen.fps); save_script(gen, out.with_suffix(".json"))
