@@ -149,8 +149,8 @@ def flow_step(x: torch.Tensor, v: torch.Tensor, sigma, sigma_next, renoise: floa
     renoise = check_renoise(renoise)
     if renoise == 0: return euler_step(x, v, sigma, sigma_next, frame_dim)
     xf, vf = x.float(), v.float()
-    s, s_next = expand_sigma(sigma, xf, frame_dim), expand_sigma(sigma_next, xf, frame_dim)
-    x0, eps = xf - s * vf, xf + (1 - s) * vf
+    s_next = expand_sigma(sigma_next, xf, frame_dim)
+    x0, eps = x0_from_velocity(xf, vf, sigma, frame_dim), noise_from_velocity(xf, vf, sigma, frame_dim)
     gdev = generator.device if generator is not None else xf.device
     z = torch.randn(xf.shape, generator=generator, device=gdev).to(xf.device)   # drawn where the generator lives
     noise = (1.0 - float(renoise) ** 2) ** 0.5 * eps + float(renoise) * z

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from .core import CausalCineError, make_generator
 from .masks import teacher_forcing_mask
-from .flow import sampling_sigmas, euler_step, flow_step, renoise_generator, cfg as guide
+from .flow import sampling_sigmas, flow_step, renoise_generator, cfg as guide
 
 # %% auto #0
 __all__ = ['prefix_mask', 'sample_causal_reference', 'sample_bidirectional', 'denoising_trajectory', 'plot_denoising_trajectory',
