@@ -78,8 +78,9 @@ def shotworld_truth(script: ShotScript) -> ShotScript | None:
     return annotate_script(script)
 
 def evaluate_film(frames: np.ndarray, script: ShotScript, judge=None, detectors: Sequence = ("transnetv2", "pixel"),
-                  backbones: PaperBackbones | None = None, device: str = "cpu") -> dict:
-    "All metrics of one film against its script: `{'scores', 'backbones', 'details'}`."
+                  backbones: PaperBackbones | None = None, device: str = "cpu", chunk_frames: int | None = 3) -> dict:
+    """All metrics of one film against its script: `{'scores', 'backbones', 'details'}`. `chunk_frames`: latent frames per
+    generated chunk, for `chunk_seam` (chunk starts under Wan's 1 + 4k rule; None or 0: not computed)."""
     from causalcine_nb import metrics as M
     from causalcine_nb.judges import judge_film, load_judge
     frames = M._check_frames(frames)
@@ -92,6 +93,18 @@ def evaluate_film(frames: np.ndarray, script: ShotScript, judge=None, detectors:
         r = M.shot_cut_accuracy(frames, script, det, device=device)
         name = det if isinstance(det, str) else getattr(det, "__name__", "custom")
         put("sca" if i == 0 else f"sca_{name}", r); details["detected_cuts"][name] = r["detected"]
+    if chunk_frames:
+        from causalcine_nb.directing import chunk_boundaries, shot_chunk_counts
+        counts = shot_chunk_counts(script, chunk_frames)
+        starts = chunk_boundaries(sum(counts), chunk_frames)
+        # a generated film cuts where its chunk nearest the script's cut starts: neither cut is a seam
+        cuts = sorted(set(script.cut_frames) | {int(starts[c]) for c in np.cumsum(counts)[:-1]})
+        r = M.chunk_seam(frames, starts, cuts, latent_starts=chunk_boundaries(chunk_frames * sum(counts), 1))
+        layout = f" (chunks of {chunk_frames} latent frames, 1 + 4k)"
+        put("chunk_seam", {"score": r["seam"], "backbone": "pixels: mean |frame difference| at chunk starts" + layout},
+            {k: r[k] for k in ("ratio", "inside", "num_seams", "num_latent_steps")})
+        put("chunk_latent_step", {"score": r["latent_step"],
+                                  "backbone": "pixels: mean |frame difference| at the other latent-frame starts" + layout})
     sw = shotworld_truth(script)
     bb = backbones or PaperBackbones()
     if sw is not None:
@@ -120,7 +133,8 @@ def evaluate_film(frames: np.ndarray, script: ShotScript, judge=None, detectors:
 REPORT_KEYS = ("sca", "text_alignment", "intra_subject", "intra_background", "inter_shot", "reappearance")
 
 def evaluate_folder(videos, scripts, judge=None, detectors: Sequence = ("transnetv2", "pixel"),
-                    backbones: PaperBackbones | None = None, device: str = "cpu", progress: bool = True) -> dict:
+                    backbones: PaperBackbones | None = None, device: str = "cpu", progress: bool = True,
+                    chunk_frames: int | None = 3) -> dict:
     "Score every `videos/<stem>.*` against `scripts/<stem>.json`: the report dict (films, failed, mean, backbones)."
     from causalcine_nb.video import read_video
     from causalcine_nb.judges import load_judge
@@ -131,7 +145,7 @@ def evaluate_folder(videos, scripts, judge=None, detectors: Sequence = ("transne
         try:
             script = load_script(sp)
             frames, _ = read_video(vp)
-            films[stem] = evaluate_film(frames, script, judge, detectors, backbones, device)
+            films[stem] = evaluate_film(frames, script, judge, detectors, backbones, device, chunk_frames)
         except CausalCineError as e:
             failed.append({"film": stem, "video": str(vp), "error": str(e).splitlines()[0][:400]})
     keys = list(dict.fromkeys([*REPORT_KEYS, *(k for f in films.values() for k in f["scores"])]))
@@ -165,11 +179,14 @@ def _add_eval_args(p):
                  ("dino", "DINO ViT-B/16 folder (subject consistency)"), ("dinov2", "DINOv2 folder (inter-shot consistency)"),
                  ("aesthetic-clip", "CLIP ViT-L/14 folder for the aesthetic score"), ("aesthetic-head", "LAION aesthetic head (.pth)")):
         p.add_argument(f"--{k}", default=None, help=h)
+    p.add_argument("--chunk-frames", type=int, default=3, help="latent frames per generated chunk, for the chunk seam score "
+                   "(default 3; 0: not computed)")
     p.add_argument("--device", default="cpu"); p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
 
 def _eval_setup(a):
     from causalcine_nb.judges import load_judge
     if a.threads: torch.set_num_threads(a.threads)
+    if a.chunk_frames < 0: raise CausalCineError(f"--chunk-frames must be >= 0 (0: no chunk seam score), got {a.chunk_frames}")
     bb = PaperBackbones.from_paths(a.clip, a.dino, a.dinov2, a.aesthetic_clip, a.aesthetic_head, a.device)
     return load_judge(a.judge), _detectors(a.detectors), bb
 
@@ -185,7 +202,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     try:
         judge, dets, bb = _eval_setup(a)
         t0 = time.time()
-        rep = evaluate_folder(a.videos, a.scripts, judge, dets, bb, a.device)
+        rep = evaluate_folder(a.videos, a.scripts, judge, dets, bb, a.device, chunk_frames=a.chunk_frames)
         write_json(a.out, rep)
     except CausalCineError as e:
         return _error(p.prog, e)
@@ -197,7 +214,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     return 0 if rep["num_failed"] == 0 else 1
 
 # %% ../nbs/22_evaluate.ipynb #fda1c8bc
-GEN_KINDS = ("groundtruth", "repeat", "camr", "sink", "window", "full", "bidirectional")
+GEN_KINDS = ("groundtruth", "codec", "repeat", "camr", "sink", "window", "full", "bidirectional")
 
 @dataclass
 class RunConfig:
@@ -222,7 +239,7 @@ class RunConfig:
         setup, renoise = False, None
         for m in mods:
             if m == "setup" and kind in ("camr", "sink", "window", "full"): setup = True
-            elif m.startswith("renoise=") and kind not in ("groundtruth", "repeat"):
+            elif m.startswith("renoise=") and kind not in ("groundtruth", "codec", "repeat"):
                 try: renoise = check_renoise(float(m[len("renoise="):]))
                 except (ValueError, CausalCineError):
                     raise CausalCineError(f"{spec!r}: +renoise=R takes a number in [0, 1] (the share of each sampler step's noise "
@@ -231,7 +248,7 @@ class RunConfig:
                 raise CausalCineError(f"{spec!r}: the modifiers are +setup, for the streaming kinds camr, sink, window and full "
                                       "(e.g. camr+setup: the memory film's ground truth up to the return, the model makes the rest), "
                                       "and +renoise=R for the generating kinds (e.g. camr+renoise=1)")
-        if ckpt and kind in ("groundtruth", "repeat"): raise CausalCineError(f"{kind} renders the script; it takes no checkpoint ({spec!r})")
+        if ckpt and kind in ("groundtruth", "codec", "repeat"): raise CausalCineError(f"{kind} renders the script; it takes no checkpoint ({spec!r})")
         label = label.strip() or (kind + ("-setup" if setup else "") + (f"-renoise{renoise:g}" if renoise is not None else ""))
         if not label.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise CausalCineError(f"configuration label {label!r} must be letters, digits, '-', '_' or '.' (it names a folder)")
@@ -240,7 +257,10 @@ class RunConfig:
 class FilmMaker:
     "Makes the film of a script under one `RunConfig` (models loaded once)."
     def __init__(self, cfg: RunConfig, window: int = 2, top_k: int = 3, device: str = "cpu"):
-        self.cfg, self.device, self.model, self.session = cfg, device, None, None
+        self.cfg, self.device, self.model, self.session, self.codec = cfg, device, None, None, None
+        if cfg.kind == "codec":
+            from causalcine_nb.codecs import ShotWorldCodec
+            self.codec = ShotWorldCodec.default()
         self.last_routing = None   # camr on a memory film: where the return's first chunk routed (`directing.return_routing`)
         if cfg.kind in ("camr", "sink", "window", "full"):
             from causalcine_nb.directing import DEFAULT_TEACHER, load_director
@@ -271,6 +291,7 @@ class FilmMaker:
         from causalcine_nb.judges import repeat_first_shot
         k = self.cfg.kind
         if k == "groundtruth": return render_script(script)
+        if k == "codec": return self.codec.decode_frames(self.codec.encode_frames(render_script(script)))
         if k == "repeat": return repeat_first_shot(script)
         if self.session is not None:
             from causalcine_nb.directing import generate_film
@@ -287,7 +308,7 @@ class FilmMaker:
 def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: Sequence = ("groundtruth", "repeat", "camr"),
                   num_films: int = 10, seed: int = 0, detectors: Sequence = ("transnetv2", "pixel"), judge=None,
                   window: int = 2, top_k: int = 3, device: str = "cpu", gallery_films: int = 3, evaluate: bool = True,
-                  progress: bool = True) -> dict:
+                  progress: bool = True, chunk_frames: int | None = 3) -> dict:
     "Generate each benchmark set with each configuration, evaluate (unless `evaluate=False`), and write reports, `tables.md` and `gallery.html`."
     from causalcine_nb.judges import load_judge
     from causalcine_nb.metrics import write_benchmark_scripts
@@ -318,7 +339,8 @@ def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: S
                 write_video(mp4, frames, fps=script.fps)
                 write_json(tfile, times)
             if not evaluate: continue
-            rep = evaluate_folder(fdir, out / "scripts" / s, judge, detectors, device=device, progress=progress)
+            rep = evaluate_folder(fdir, out / "scripts" / s, judge, detectors, device=device, progress=progress,
+                                  chunk_frames=chunk_frames)
             rep["generation_seconds"] = {k: v for k, v in times.items() if k in rep["films"] or k in {f["film"] for f in rep["failed"]}}
             rep["config"] = vars(c); rep["set"] = s
             rr = [r for r in routing.values() if r["share"] is not None]
@@ -334,7 +356,8 @@ def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: S
 # %% ../nbs/22_evaluate.ipynb #43d42fef
 TABLE_COLUMNS = (("sca", "SCA (TransNetV2)"), ("sca_pixel", "SCA (pixel)"), ("text_alignment", "text align."),
                  ("intra_subject", "intra subject"), ("intra_background", "intra bg."), ("inter_shot", "inter-shot"),
-                 ("reappearance", "reappear."), ("reappearance_matches_cast", "return = cast"))
+                 ("reappearance", "reappear."), ("reappearance_matches_cast", "return = cast"), ("chunk_seam", "chunk seam"),
+                 ("chunk_latent_step", "latent step"))
 
 def _fmt(v, n=3): return "–" if v is None else f"{v:.{n}f}"
 
@@ -456,7 +479,7 @@ def benchmark_main(argv: list[str] | None = None) -> int:
         judge, dets, _ = _eval_setup(a) if not a.no_eval else (None, _detectors(a.detectors), None)
         t0 = time.time()
         res = run_benchmark(a.out, sets, cfgs, a.num_films, a.seed, dets, judge, a.window, a.top_k, a.device, a.gallery_films,
-                            evaluate=not a.no_eval)
+                            evaluate=not a.no_eval, chunk_frames=a.chunk_frames)
     except CausalCineError as e:
         return _error(p.prog, e)
     if a.no_eval:

@@ -27,7 +27,7 @@ __all__ = ['DETECTORS', 'CLIP_MEAN', 'CLIP_STD', 'IMAGENET_MEAN', 'IMAGENET_STD'
            'pixel_cuts', 'detect_cuts', 'detector_label', 'shot_cut_accuracy', 'clip_preprocess', 'dino_preprocess',
            'dinov2_preprocess', 'ImageEncoder', 'clip_image_encoder', 'dino_encoder', 'dinov2_encoder',
            'random_image_encoder', 'mean_colour_encoder', 'frame_consistency', 'within_shot_consistency',
-           'subject_consistency', 'background_consistency', 'load_aesthetic_head', 'aesthetic_score',
+           'subject_consistency', 'background_consistency', 'chunk_seam', 'load_aesthetic_head', 'aesthetic_score',
            'TextVideoEncoder', 'uniform_indices', 'clip_text_video_encoder', 'random_text_video_encoder',
            'text_alignment', 'same_subject_pairs', 'inter_shot_consistency', 'mean_over_videos', 'benchmark_seed',
            'benchmark_scripts', 'return_to_setup', 'write_benchmark_scripts', 'detector_accuracy']
@@ -368,6 +368,39 @@ def subject_consistency(frames, shots, encoder: ImageEncoder) -> dict:
 def background_consistency(frames, shots, encoder: ImageEncoder) -> dict:
     "Background consistency (paper: CLIP ViT-B/32, `clip_image_encoder`), within shots."
     return within_shot_consistency(frames, shots, encoder, "background_consistency")
+
+# %% ../nbs/20_metrics.ipynb #18c9ecb8
+def _frame_set(frames, name: str) -> set[int]:
+    a = np.asarray(list(frames))
+    if a.size and (not np.issubdtype(a.dtype, np.integer) or a.min() < 0):
+        raise CausalCineError(f"{name} must be frame indices (integers >= 0), got {list(frames)[:8]}")
+    return set(a.astype(np.int64).tolist())
+
+def chunk_seam(frames: np.ndarray, chunk_starts: Sequence[int], cuts: Sequence[int] = (),
+               latent_starts: Sequence[int] | None = None) -> dict:
+    """How much a film jumps where a chunk starts. Mean |frame difference| (0-255) inside a shot: `seam` at chunk starts,
+    `latent_step` at the other `latent_starts` (None without them), `inside` at every other frame. `score` = seam (lower
+    is better); `ratio` = seam / latent_step (seam / inside without `latent_starts`): about 1 when chunks join like latent
+    frames. None where a set is empty. `cuts`: first frames of shots, left out. Indices at or past the film's end are
+    ignored, so whole `directing.chunk_boundaries` arrays can be passed."""
+    frames = _check_frames(frames)
+    T = len(frames)
+    starts, cut = _frame_set(chunk_starts, "chunk_starts"), _frame_set(cuts, "cuts")
+    lat = _frame_set(latent_starts, "latent_starts") if latent_starts is not None else None
+    d = np.abs(np.diff(frames.astype(np.float32), axis=0)).mean(axis=(1, 2, 3)).astype(np.float64)  # d[t-1] = |x_t - x_{t-1}|
+    def mean_at(ts): return float(d[[t - 1 for t in ts]].mean()) if ts else None
+    seam_t = [t for t in range(1, T) if t in starts and t not in cut]
+    inside_t = [t for t in range(1, T) if t not in starts and t not in cut]
+    seam, inside = mean_at(seam_t), mean_at(inside_t)
+    step_t = [t for t in inside_t if t in lat] if lat is not None else []
+    step = mean_at(step_t) if lat is not None else None
+    ref = step if lat is not None else inside
+    if seam is None or ref is None: ratio = None
+    elif ref == 0: ratio = 1.0 if seam == 0 else None   # a frozen film: no seam when its chunks are frozen too
+    else: ratio = seam / ref
+    return {"metric": "chunk_seam", "score": seam, "ratio": ratio, "seam": seam, "latent_step": step, "inside": inside,
+            "num_seams": len(seam_t), "num_latent_steps": len(step_t), "num_inside": len(inside_t),
+            "backbone": "pixels: mean |frame difference| at chunk starts (ratio: over latent-frame starts inside chunks)"}
 
 # %% ../nbs/20_metrics.ipynb #0de603a6
 def load_aesthetic_head(path: str | os.PathLike) -> torch.nn.Linear:
