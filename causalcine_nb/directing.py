@@ -21,7 +21,7 @@ from .data import TemporalLayout, WAN_TEMPORAL
 from .memory import MEMORY_MODES, MemoryConfig, routing_scores
 from .model import CausalWanDiT
 from .rollout import StreamingGenerator, _CachedMemory
-from .flow import check_renoise
+from .flow import check_renoise, check_warm_start
 from .shotworld import check_caption
 from .text import ShotWorldTextEncoder
 
@@ -36,10 +36,10 @@ __all__ = ['DEFAULT_TEACHER', 'DEFAULT_STUDENT', 'DEFAULT_MODEL', 'DEFAULT_SAMPL
 DEFAULT_TEACHER = data_dir() / "models" / "shotworld_teacher_patterns.safetensors"   # the many-step causal teacher (20 steps, CFG)
 DEFAULT_STUDENT = data_dir() / "models" / "shotworld_student.safetensors"   # its 4-step distilled student (14_distill_init)
 DEFAULT_MODEL = DEFAULT_STUDENT   # what `generate` and `load_director` use without a checkpoint: real time on a CPU
-DEFAULT_SAMPLER = {"steps": 20, "shift": 3.0, "guidance": 3.0, "renoise": 0.0}   # full-step teacher settings (as `causalcine sample`)
+DEFAULT_SAMPLER = {"steps": 20, "shift": 3.0, "guidance": 3.0, "renoise": 0.0, "warm_start": 1.0}   # full-step teacher settings (as `causalcine sample`)
 
 def default_sampler_settings(extra: dict | None = None, **overrides) -> dict:
-    "Sampler settings `{steps, shift, guidance, renoise}`: non-None `overrides`, else a checkpoint's `extra['sampler']`, else `DEFAULT_SAMPLER`."
+    "Sampler settings `{steps, shift, guidance, renoise, warm_start}`: non-None `overrides`, else a checkpoint's `extra['sampler']`, else `DEFAULT_SAMPLER`."
     unknown = sorted(set(overrides) - set(DEFAULT_SAMPLER))
     if unknown: raise CausalCineError(f"unknown sampler setting(s) {unknown}; the settings are {sorted(DEFAULT_SAMPLER)}")
     out = {**DEFAULT_SAMPLER, **((extra or {}).get("sampler") or {})}
@@ -49,7 +49,7 @@ def default_sampler_settings(extra: dict | None = None, **overrides) -> dict:
     if not out["shift"] > 0: raise CausalCineError(f"shift must be > 0, got {out['shift']!r}")
     if not out["guidance"] >= 0: raise CausalCineError(f"guidance must be >= 0 (1 = no guidance), got {out['guidance']!r}")
     return {"steps": int(out["steps"]), "shift": float(out["shift"]), "guidance": float(out["guidance"]),
-            "renoise": check_renoise(out["renoise"])}
+            "renoise": check_renoise(out["renoise"]), "warm_start": check_warm_start(out["warm_start"])}
 
 # %% ../nbs/12_directing.ipynb #7e451358
 def set_checkpoint_sampler(path, out=None, **settings) -> Path:
@@ -94,7 +94,7 @@ class DirectorSession:
     `next_chunk()` -> decoded uint8 frames. Past chunks are never recomputed; the session can go on indefinitely."""
     def __init__(self, model: CausalWanDiT, codec=None, text_encoder=None, memory="toy", chunk_frames: int = 3, *,
                  steps: int | None = None, shift: float | None = None, guidance: float | None = None,
-                 renoise: float | None = None, seed: int = 0,
+                 renoise: float | None = None, warm_start: float | None = None, seed: int = 0,
                  height: int = 64, width: int = 64, fps: int = 8, record_routing: bool = True, keep_frames: bool = True,
                  progress: bool = True):
         self.model = model.eval()
@@ -111,7 +111,8 @@ class DirectorSession:
         for n, v, p in (("height", height, cfg.patch_size[1]), ("width", width, cfg.patch_size[2])):
             if isinstance(v, bool) or not isinstance(v, int) or v < s * p or v % (s * p):
                 raise CausalCineError(f"{n}={v} must be a positive multiple of {s * p} (codec stride {s} x patch {p})")
-        self.sampler = default_sampler_settings(steps=steps, shift=shift, guidance=guidance, renoise=renoise)
+        self.sampler = default_sampler_settings(steps=steps, shift=shift, guidance=guidance, renoise=renoise,
+                                                warm_start=warm_start)
         self.gen = StreamingGenerator(model, memory, chunk_frames, record_routing=record_routing, seed=seed, **self.sampler)
         self.seed, self.height, self.width, self.fps = int(seed), height, width, int(fps)
         self.record_routing, self.keep_frames, self.progress = record_routing, keep_frames, progress
@@ -151,6 +152,7 @@ class DirectorSession:
         self.gen.seed = self.seed; self.gen.reset()   # re-seeds the re-noising stream with the session's seed
         self.decoder = self.codec.streaming_decoder()
         self._noise = make_generator(self.seed)
+        self._last = None                   # the last clean latent chunk: where a warm-started chunk begins
         self.story, self.shots, self.pending = story, [{"caption": prompt, "first_chunk": 0}], None
         self.chunk_shot: list[int] = []
         self.log: list[dict] = []
@@ -210,8 +212,10 @@ class DirectorSession:
         noise = torch.randn(self.latent_shape, generator=self._noise).to(self.device)   # CPU draw: same on any device
         t0 = time.perf_counter()
         with self._score_hooks():   # the noise is drawn for a given chunk too, so later chunks get the same draws
-            if given is None: x0 = self.gen.step_chunk(noise, ctx, neg)
+            goes_on = self.shots[-1]["first_chunk"] != c and self._last is not None   # the shot goes on: warm_start may apply
+            if given is None: x0 = self.gen.step_chunk(noise, ctx, neg, warm_from=self._last if goes_on else None)
             else: x0 = given.to(self.device, next(self.model.parameters()).dtype); self.gen.prefill(x0, ctx, neg)
+        self._last = x0
         self._sync(); t1 = time.perf_counter()
         frames = video_to_frames(self.decoder(x0.float()))[0]
         self._sync(); t2 = time.perf_counter()
@@ -266,7 +270,8 @@ class DirectorSession:
     def __repr__(self):
         st = f"{self.num_chunks} chunks, {len(self.shots)} shots, prompt {self.prompt!r}" if self.started else "not started"
         return (f"DirectorSession({self.memory.mode}, f={self.chunk_frames}, {self.sampler['steps']} steps, "
-                f"guidance {self.sampler['guidance']}" + (f", renoise {self.sampler['renoise']:g}" if self.sampler["renoise"] else "") + f", {self.height}x{self.width}: {st})")
+                f"guidance {self.sampler['guidance']}" + (f", renoise {self.sampler['renoise']:g}" if self.sampler["renoise"] else "")
+                + (f", warm start {self.sampler['warm_start']:g}" if self.sampler["warm_start"] < 1 else "") + f", {self.height}x{self.width}: {st})")
 
 # %% ../nbs/12_directing.ipynb #55ae9c73
 def checkpoint_memory(extra: dict) -> MemoryConfig:
@@ -335,6 +340,9 @@ def generate_main(argv: list[str] | None = None) -> int:
     p.add_argument("--guidance", type=float, default=None, help=f"classifier-free guidance, 1 = off (default {DEFAULT_SAMPLER['guidance']})")
     p.add_argument("--renoise", type=float, default=None, help="share of each step's noise drawn afresh: 0 = Euler steps, "
                    "1 = re-noise from scratch at every step (default: the checkpoint's, else 0)")
+    p.add_argument("--warm-start", type=float, default=None, help="a chunk that continues its shot starts from the previous "
+                   "chunk's last frame noised to this level, e.g. 0.6 (smaller seams between chunks); 1 = off "
+                   "(default: the checkpoint's, else 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--height", type=int, default=None, help="frame height (default: the script's, else 64)")
     p.add_argument("--width", type=int, default=None, help="frame width (default: the script's, else 64)")
@@ -348,7 +356,7 @@ def generate_main(argv: list[str] | None = None) -> int:
         script = load_shotworld_script(a.script)
         H = a.height or int(script.extra.get("height", 64)); W = a.width or int(script.extra.get("width", 64))
         sess = load_director(a.checkpoint, memory=a.memory, chunk_frames=a.chunk_frames, device=resolve_device(a.device),
-                             steps=a.steps, shift=a.shift, guidance=a.guidance, renoise=a.renoise, seed=a.seed, height=H, width=W,
+                             steps=a.steps, shift=a.shift, guidance=a.guidance, renoise=a.renoise, warm_start=a.warm_start, seed=a.seed, height=H, width=W,
                              fps=script.fps, record_routing=False, progress=False)
         t0 = time.perf_counter()
         frames, made = generate_film(sess, script)
@@ -364,7 +372,7 @@ def generate_main(argv: list[str] | None = None) -> int:
     print(f"wrote {out} ({len(frames)} frames, {W}x{H} at {made.fps} fps, {len(made.shots)} shots in {sess.num_chunks} chunks), "
           f"{js}" + (f", {png}" if png else ""))
     print(f"{m.mode} memory (W={m.window_chunks}, k={m.top_k}), {st['steps']} steps, guidance {st['guidance']}"
-          + (f", renoise {st['renoise']:g}" if st["renoise"] else "") + ": "
+          + (f", renoise {st['renoise']:g}" if st["renoise"] else "") + (f", warm start {st['warm_start']:g}" if st["warm_start"] < 1 else "") + ": "
           f"{len(frames) / dt:.1f} frames/s ({1000 * dt / sess.num_chunks:.0f} ms/chunk, first chunk {first:.0f} ms)")
     return 0
 

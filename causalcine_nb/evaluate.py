@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .core import CausalCineError, ShotScript, load_script, save_script, write_json
-from .flow import check_renoise
+from .flow import check_renoise, check_warm_start
 from .shotworld import ShotWorldConfig, make_script, render_script
 
 # %% auto #0
@@ -224,19 +224,21 @@ class RunConfig:
     checkpoint: str | None = None
     setup: bool = False       # memory films: the ground truth is given up to the return, the model makes the rest
     renoise: float | None = None   # sampler re-noising (flow.flow_step); None: the checkpoint's setting
+    warm_start: float | None = None   # sigma0 of chunks that continue a shot (flow.warm_start_latent); None: the checkpoint's
 
     @classmethod
     def parse(cls, spec: str) -> "RunConfig":
-        """`[label=]kind[+setup][+renoise=R][@checkpoint]`, e.g. `camr`, `single=camr@runs/repro/causal_singleshot/model.safetensors`;
+        """`[label=]kind[+setup][+renoise=R][+warm=S][@checkpoint]`, e.g. `camr`, `single=camr@runs/repro/causal_singleshot/model.safetensors`;
         `camr+setup` gives a memory film's ground truth up to the return (label `camr-setup`); `camr+renoise=1` samples
-        with re-noising steps (label `camr-renoise1`)."""
+        with re-noising steps (label `camr-renoise1`); `camr+warm=0.6` starts the chunks that continue a shot from the
+        chunk before, at sigma 0.6 (label `camr-warm0.6`)."""
         head = spec.split("=")[0]
         label, _, rest = spec.partition("=") if "=" in spec and not ({"+", "@"} & set(head)) else ("", "", spec)
         kind, _, ckpt = rest.partition("@")
         kind, *mods = [m.strip() for m in kind.split("+")]
         if kind not in GEN_KINDS:
             raise CausalCineError(f"unknown configuration kind {kind!r} in {spec!r}; use [label=]kind[+setup][+renoise=R][@checkpoint] with kind one of {', '.join(GEN_KINDS)}")
-        setup, renoise = False, None
+        setup, renoise, warm = False, None, None
         for m in mods:
             if m == "setup" and kind in ("camr", "sink", "window", "full"): setup = True
             elif m.startswith("renoise=") and kind not in ("groundtruth", "codec", "repeat"):
@@ -244,15 +246,21 @@ class RunConfig:
                 except (ValueError, CausalCineError):
                     raise CausalCineError(f"{spec!r}: +renoise=R takes a number in [0, 1] (the share of each sampler step's noise "
                                           "drawn afresh), e.g. camr+renoise=1") from None
+            elif m.startswith("warm=") and kind in ("camr", "sink", "window", "full"):
+                try: warm = check_warm_start(float(m[len("warm="):]))
+                except (ValueError, CausalCineError):
+                    raise CausalCineError(f"{spec!r}: +warm=S takes a noise level in (0, 1] (a chunk that continues its shot "
+                                          "starts from the chunk before, noised to S; 1 = off), e.g. camr+warm=0.6") from None
             else:
                 raise CausalCineError(f"{spec!r}: the modifiers are +setup, for the streaming kinds camr, sink, window and full "
                                       "(e.g. camr+setup: the memory film's ground truth up to the return, the model makes the rest), "
-                                      "and +renoise=R for the generating kinds (e.g. camr+renoise=1)")
+                                      "+renoise=R for the generating kinds (e.g. camr+renoise=1), and +warm=S for the streaming kinds (e.g. camr+warm=0.6)")
         if ckpt and kind in ("groundtruth", "codec", "repeat"): raise CausalCineError(f"{kind} renders the script; it takes no checkpoint ({spec!r})")
-        label = label.strip() or (kind + ("-setup" if setup else "") + (f"-renoise{renoise:g}" if renoise is not None else ""))
+        label = label.strip() or (kind + ("-setup" if setup else "") + (f"-renoise{renoise:g}" if renoise is not None else "")
+                                + (f"-warm{warm:g}" if warm is not None else ""))
         if not label.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise CausalCineError(f"configuration label {label!r} must be letters, digits, '-', '_' or '.' (it names a folder)")
-        return cls(label, kind, ckpt.strip() or None, setup, renoise)
+        return cls(label, kind, ckpt.strip() or None, setup, renoise, warm)
 
 class FilmMaker:
     "Makes the film of a script under one `RunConfig` (models loaded once)."
@@ -267,7 +275,8 @@ class FilmMaker:
             from causalcine_nb.memory import MemoryConfig
             # the teacher, not `generate`'s default student: the tables compare memory rules on the model they trained
             self.session = load_director(cfg.checkpoint or DEFAULT_TEACHER, memory=MemoryConfig(cfg.kind, window, top_k), device=device,
-                                         record_routing=cfg.kind == "camr", renoise=cfg.renoise, progress=False)
+                                         record_routing=cfg.kind == "camr", renoise=cfg.renoise, warm_start=cfg.warm_start,
+                                         progress=False)
         elif cfg.kind == "bidirectional":
             from causalcine_nb.checkpoint import read_checkpoint
             from causalcine_nb.directing import DEFAULT_TEACHER, default_sampler_settings
@@ -275,6 +284,7 @@ class FilmMaker:
             path = cfg.checkpoint or DEFAULT_TEACHER
             self.model = load_model(path, device=device)
             self.sampler = default_sampler_settings(read_checkpoint(path)[1].get("extra", {}), renoise=cfg.renoise)
+            self.sampler.pop("warm_start")   # whole films at once: no chunk to start from the one before
 
     def setup(self, script: ShotScript) -> torch.Tensor:
         "The ground-truth latents of a memory film's chunks before the return (what `+setup` gives the model)."
@@ -457,9 +467,10 @@ def benchmark_main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output folder (scripts/, films/, reports/, tables.md, gallery.html)")
     p.add_argument("--sets", default="multishot,memory", help="comma-separated benchmark sets (default multishot,memory)")
     p.add_argument("--configs", default="groundtruth,repeat,window,sink,camr,full",
-                   help="comma-separated [label=]kind[+setup][+renoise=R][@checkpoint]; kinds: " + ", ".join(GEN_KINDS) +
+                   help="comma-separated [label=]kind[+setup][+renoise=R][+warm=S][@checkpoint]; kinds: " + ", ".join(GEN_KINDS) +
                    "; +setup (streaming kinds, memory sets): the ground truth is given up to the return; +renoise=R: "
-                   "sample with re-noising steps (share R of each step's noise drawn afresh)")
+                   "sample with re-noising steps (share R of each step's noise drawn afresh); +warm=S (streaming kinds): a chunk "
+                   "that continues its shot starts from the chunk before, noised to S")
     p.add_argument("--num-films", type=int, default=10, help="films per set (default 10)")
     p.add_argument("--seed", type=int, default=0, help="benchmark seed (default 0)")
     p.add_argument("--window", type=int, default=2, help="W, chunks in the local window of every memory mode (default 2)")

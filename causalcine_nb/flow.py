@@ -18,7 +18,8 @@ from .core import CausalCineError
 __all__ = ['NUM_TRAIN_TIMESTEPS', 'WAN_SHIFT', 'STUDENT_TIMESTEPS', 'SIGMA_DISTS', 'shift_sigma', 'unshift_sigma', 'sigma_to_t',
            't_to_sigma', 'student_timesteps', 'expand_sigma', 'add_noise', 'velocity_target', 'x0_from_velocity',
            'noise_from_velocity', 'velocity_from_x0', 'sample_train_sigma', 'sampling_sigmas', 'euler_step',
-           'check_renoise', 'flow_step', 'renoise_generator', 'cfg', 'sample_ode', 'flow_matching_loss']
+           'check_renoise', 'flow_step', 'renoise_generator', 'cfg', 'sample_ode', 'check_warm_start',
+           'warm_start_sigmas', 'warm_start_latent', 'flow_matching_loss']
 
 # %% ../nbs/07_flow.ipynb #fdd08114
 NUM_TRAIN_TIMESTEPS = 1000  # t = 1000 * sigma
@@ -182,6 +183,27 @@ def sample_ode(velocity_fn: Callable, noise: torch.Tensor, sigmas, progress: boo
         if return_trajectory: traj.append(x)
         if callback is not None: callback(i, x, v, sig[i])
     return (x, torch.stack(traj)) if return_trajectory else x
+
+# %% ../nbs/07_flow.ipynb #c78f641c
+def check_warm_start(sigma0) -> float:
+    "`sigma0` of a warm start as a float in (0, 1] (1 = off), or a clear error."
+    if isinstance(sigma0, bool) or not isinstance(sigma0, (int, float)) or not 0.0 < sigma0 <= 1.0:
+        raise CausalCineError(f"warm_start must be a noise level in (0, 1]: a chunk that continues its shot starts from the "
+                              f"previous chunk's last frame noised to it (e.g. 0.6); 1 = off, every chunk from pure noise. Got {sigma0!r}")
+    return float(sigma0)
+
+def warm_start_sigmas(sigmas, sigma0: float) -> torch.Tensor:
+    "The schedule of a warm-started chunk: `sigma0`, then the levels of `sigmas` below it (the whole schedule when `sigma0` >= its first)."
+    s0 = check_warm_start(sigma0)
+    sig = torch.as_tensor(sigmas, dtype=torch.float32).flatten()
+    if s0 >= float(sig[0]): return sig
+    return torch.cat([sig.new_tensor([s0]), sig[sig < s0]])
+
+def warm_start_latent(previous: torch.Tensor, noise: torch.Tensor, sigma0: float, frame_dim: int = 2) -> torch.Tensor:
+    "Where a warm-started chunk begins: the last frame of `previous` repeated over `noise`'s frames, noised to `sigma0`."
+    s0 = check_warm_start(sigma0)
+    last = previous.narrow(frame_dim, previous.shape[frame_dim] - 1, 1).to(noise.dtype).expand_as(noise)
+    return (1 - s0) * last + s0 * noise
 
 # %% ../nbs/07_flow.ipynb #8d70a6f9
 def flow_matching_loss(pred_v: torch.Tensor, x0: torch.Tensor, noise: torch.Tensor,

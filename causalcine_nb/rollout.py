@@ -11,7 +11,8 @@ from tqdm.auto import tqdm
 
 from .core import CausalCineError
 from .model import AttentionProcessor, CausalWanDiT
-from .flow import sampling_sigmas, flow_step, check_renoise, renoise_generator, cfg, WAN_SHIFT
+from .flow import (sampling_sigmas, flow_step, check_renoise, renoise_generator, cfg, WAN_SHIFT, check_warm_start,
+                                warm_start_sigmas, warm_start_latent)
 from .memory import MemoryConfig, Routing, memory_attention, frame_descriptors, _spatial
 
 # %% auto #0
@@ -95,8 +96,8 @@ class StreamingGenerator:
     """Chunk-by-chunk generation with a KV cache and memory routing: `step_chunk` denoises one chunk against the cache
     and commits its clean keys/values; `prefill` teacher-forces a given chunk into the history."""
     def __init__(self, model: CausalWanDiT, memory, chunk_frames: int = 3, *, steps: int = 4, shift: float = WAN_SHIFT,
-                 guidance: float = 1.0, renoise: float = 0.0, seed: int = 0, record_routing: bool = True,
-                 progress: bool = False):
+                 guidance: float = 1.0, renoise: float = 0.0, warm_start: float = 1.0, seed: int = 0,
+                 record_routing: bool = True, progress: bool = False):
         if model.config.patch_size[0] != 1:
             raise CausalCineError(f"streaming needs a temporal patch size of 1, got patch_size {model.config.patch_size}")
         if isinstance(chunk_frames, bool) or not isinstance(chunk_frames, int) or chunk_frames < 1:
@@ -104,6 +105,7 @@ class StreamingGenerator:
         self.model, self.memory, self.chunk_frames = model, MemoryConfig.parse(memory), chunk_frames
         self.sigmas, self.guidance = sampling_sigmas(steps, shift), float(guidance)
         self.renoise, self.seed = check_renoise(renoise), int(seed)   # re-noising sampler steps (flow.flow_step)
+        self.warm_start = check_warm_start(warm_start)   # sigma0 of a chunk that continues its shot (flow.warm_start_latent); 1 = off
         self.record_routing, self.progress = record_routing, progress
         self.reset()
 
@@ -209,13 +211,16 @@ class StreamingGenerator:
         self.commit(clean_chunk, context, negative_context)
 
     def step_chunk(self, noise: torch.Tensor, context: torch.Tensor, negative_context: torch.Tensor | None = None,
-                   sigmas=None) -> torch.Tensor:
+                   sigmas=None, warm_from: torch.Tensor | None = None) -> torch.Tensor:
         """Denoise the next chunk from `noise` along `sigmas` (Euler, or re-noising steps if `renoise` > 0; reading the
-        cache), commit it; returns the clean chunk."""
+        cache), commit it; returns the clean chunk. `warm_from`: the previous clean chunk when this one continues its shot;
+        with `warm_start` < 1 the chunk then starts from its last frame noised to `warm_start` (`flow.warm_start_latent`)."""
         sig = self.sigmas if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float32).flatten()
         if sig.numel() < 2 or not bool((sig.diff() < 0).all()):
             raise CausalCineError("sigmas must be at least 2 strictly descending noise levels (e.g. sampling_sigmas(4))")
         x = noise
+        if warm_from is not None and self.warm_start < 1.0:
+            x, sig = warm_start_latent(warm_from, noise, self.warm_start), warm_start_sigmas(sig, self.warm_start)
         for i in range(sig.numel() - 1):
             x = flow_step(x, self.predict(x, sig[i], context, negative_context), sig[i], sig[i + 1], self.renoise, self.renoise_gen)
         self.commit(x, context, negative_context)
@@ -232,6 +237,8 @@ class StreamingGenerator:
         poc = [0] * N if prompt_of_chunk is None else [int(p) for p in prompt_of_chunk]
         if len(poc) != N or min(poc) < 0 or max(poc) >= len(ctxs):
             raise CausalCineError(f"prompt_of_chunk needs {N} prompt indices in [0, {len(ctxs)}), got {poc}")
-        out = [self.step_chunk(noise[:, :, c * f:(c + 1) * f], ctxs[poc[c]], negative_context)
-               for c in tqdm(range(N), desc=f"rollout ({self.memory.mode})", disable=not self.progress, leave=False)]
+        out = []
+        for c in tqdm(range(N), desc=f"rollout ({self.memory.mode})", disable=not self.progress, leave=False):
+            warm = out[-1] if c > 0 and poc[c] == poc[c - 1] else None   # the shot goes on: warm_start may start from it
+            out.append(self.step_chunk(noise[:, :, c * f:(c + 1) * f], ctxs[poc[c]], negative_context, warm_from=warm))
         return torch.cat(out, 2)

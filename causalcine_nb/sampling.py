@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from .core import CausalCineError, make_generator
 from .masks import teacher_forcing_mask
-from .flow import sampling_sigmas, flow_step, renoise_generator, cfg as guide
+from .flow import sampling_sigmas, flow_step, renoise_generator, cfg as guide, check_warm_start, warm_start_sigmas, warm_start_latent
 
 # %% auto #0
 __all__ = ['prefix_mask', 'sample_causal_reference', 'sample_bidirectional', 'denoising_trajectory', 'plot_denoising_trajectory',
@@ -47,9 +47,11 @@ def _velocity(model, x, t, context, uncond, scale, **kw):
 def sample_causal_reference(model, context: torch.Tensor, frame_prompt: torch.Tensor, num_chunks: int, chunk_frames: int,
                             latent_hw: tuple[int, int], steps: int = 20, shift: float = 3.0, guidance: float = 1.0,
                             uncond: torch.Tensor | None = None, window_chunks: int | None = None, seed: int = 0,
-                            history: torch.Tensor | None = None, progress: bool = True, renoise: float = 0.0) -> torch.Tensor:
+                            history: torch.Tensor | None = None, progress: bool = True, renoise: float = 0.0,
+                            warm_start: float = 1.0) -> torch.Tensor:
     """Chunk-by-chunk film `[B, C, K*f, h, w]`, recomputing the whole prefix at every step (no cache).
-    `renoise`: the share of each step's noise drawn afresh (`flow.flow_step`; 0 = Euler)."""
+    `renoise`: the share of each step's noise drawn afresh (`flow.flow_step`; 0 = Euler). `warm_start` < 1: a chunk
+    whose first frame has the prompt of the frame before starts from that chunk's last frame noised to it (`flow.warm_start_latent`)."""
     B, dev = context.shape[0], context.device
     C, (h, w), f = model.config.out_dim, latent_hw, chunk_frames
     F_ = num_chunks * f
@@ -59,17 +61,25 @@ def sample_causal_reference(model, context: torch.Tensor, frame_prompt: torch.Te
     tpf = _tokens_per_frame(model, h, w)
     g, rg = make_generator(seed, dev), renoise_generator(seed, dev)
     sig = sampling_sigmas(steps, shift, device=dev)
+    warm_start = check_warm_start(warm_start)
     out = [] if history is None else list(history.split(f, dim=2))
     for c in tqdm(range(len(out), num_chunks), desc="reference sampler", disable=not progress, leave=False):
         x = torch.randn(B, C, f, h, w, generator=g, device=dev)
         prefix = torch.cat(out, 2) if out else x[:, :, :0]
         mask = prefix_mask(c, f, tpf, window_chunks, device=dev)
         pos = torch.arange((c + 1) * f, device=dev)
-        for i in range(steps):
-            t = torch.cat([torch.zeros(B, c * f, device=dev), (1000 * sig[i]).expand(B, f)], 1)
+        s = sig
+        if warm_start < 1 and c > 0:
+            goes_on = fp[:, c * f] == fp[:, c * f - 1]                   # the chunk continues its shot
+            if bool(goes_on.any()) != bool(goes_on.all()):
+                raise CausalCineError(f"warm_start needs the films of a batch to cut at the same chunks; chunk {c} starts a "
+                                      "shot in some of them only: sample them one by one")
+            if bool(goes_on.all()): x, s = warm_start_latent(out[-1], x, warm_start), warm_start_sigmas(sig, warm_start).to(dev)
+        for i in range(len(s) - 1):
+            t = torch.cat([torch.zeros(B, c * f, device=dev), (1000 * s[i]).expand(B, f)], 1)
             v = _velocity(model, torch.cat([prefix, x], 2), t, context, uncond, guidance,
                           frame_pos=pos, frame_prompt=fp[:, :(c + 1) * f], attn_mask=mask)[:, :, -f:]
-            x = flow_step(x, v, sig[i], sig[i + 1], renoise, rg)
+            x = flow_step(x, v, s[i], s[i + 1], renoise, rg)
         out.append(x)
     return torch.cat(out, 2)
 
@@ -141,11 +151,15 @@ def x0_noise_leakage(model, captions: list, sigma: float = 1.0, text_encoder=Non
 # %% ../nbs/09_sampling.ipynb #a5086f91
 def sample_film(model, script, codec=None, text_encoder=None, sampler: str = "causal", chunk_frames: int = 3,
                 steps: int = 20, shift: float = 3.0, guidance: float = 3.0, seed: int = 0, progress: bool = True,
-                renoise: float = 0.0):
-    "Generate the film of a ShotWorld `script` with `model`: returns (uint8 frames `[T, H, W, 3]`, the generated script)."
+                renoise: float = 0.0, warm_start: float = 1.0):
+    """Generate the film of a ShotWorld `script` with `model`: returns (uint8 frames `[T, H, W, 3]`, the generated script).
+    `warm_start` (causal sampler only): sigma0 of the chunks that continue a shot (`flow.warm_start_latent`; 1 = off)."""
     from causalcine_nb.chunks import ChunkLayout, crop_to_chunks
     from causalcine_nb.codecs import ShotWorldCodec
     from causalcine_nb.text import ShotWorldTextEncoder
+    if check_warm_start(warm_start) < 1 and sampler != "causal":
+        raise CausalCineError(f"warm_start={warm_start} starts a chunk from the one before: the {sampler} sampler has no chunks "
+                              "to chain; use sampler='causal' or warm_start=1")
     codec = codec or ShotWorldCodec.default()
     text_encoder = text_encoder or ShotWorldTextEncoder(text_dim=model.config.text_dim)
     script = crop_to_chunks(script, chunk_frames, codec)
@@ -157,7 +171,8 @@ def sample_film(model, script, codec=None, text_encoder=None, sampler: str = "ca
     unc = torch.zeros_like(ctx)
     if sampler == "causal":
         z = sample_causal_reference(model, ctx, lay.frame_prompt, lay.num_chunks, chunk_frames, hw, steps=steps,
-                                    shift=shift, guidance=guidance, uncond=unc, seed=seed, progress=progress, renoise=renoise)
+                                    shift=shift, guidance=guidance, uncond=unc, seed=seed, progress=progress, renoise=renoise,
+                                    warm_start=warm_start)
     elif sampler == "bidirectional":
         z = sample_bidirectional(model, ctx, lay.num_latent_frames, hw, steps=steps, shift=shift, guidance=guidance,
                                  uncond=unc, frame_prompt=lay.frame_prompt, seed=seed, progress=progress, renoise=renoise)
@@ -181,12 +196,15 @@ def sample_main(argv=None) -> int:
     p.add_argument("--chunk-frames", type=int, default=3)
     p.add_argument("--renoise", type=float, default=0.0, help="share of each step's noise drawn afresh: 0 = Euler (default), "
                    "1 = re-noise from scratch at every step (draws more ShotWorld shapes right; BENCHMARKS.md)")
+    p.add_argument("--warm-start", type=float, default=1.0, help="causal sampler: a chunk that continues its shot starts "
+                   "from the previous chunk's last frame noised to this level (e.g. 0.6: smaller seams between chunks; "
+                   "BENCHMARKS.md); 1 = off (default)")
     a = p.parse_args(argv)
     script = load_shotworld_script(a.script)
     model = load_model(a.checkpoint)
     t0 = time.time()
     frames, gen = sample_film(model, script, sampler=a.sampler, chunk_frames=a.chunk_frames, steps=a.steps, shift=a.shift,
-                              guidance=a.guidance, seed=a.seed, renoise=a.renoise)
+                              guidance=a.guidance, seed=a.seed, renoise=a.renoise, warm_start=a.warm_start)
     dt = time.time() - t0
     out = Path(a.out)
     write_video(out, frames, gen.fps); save_script(gen, out.with_suffix(".json"))
