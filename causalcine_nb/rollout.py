@@ -11,8 +11,8 @@ from tqdm.auto import tqdm
 
 from .core import CausalCineError
 from .model import AttentionProcessor, CausalWanDiT
-from .flow import (sampling_sigmas, flow_step, check_renoise, renoise_generator, cfg, WAN_SHIFT, check_warm_start,
-                                warm_start_sigmas, warm_start_latent)
+from .flow import sampling_sigmas, flow_step, check_renoise, renoise_generator, cfg, WAN_SHIFT
+from .flow import check_warm_start, warm_start_sigmas, warm_start_latent
 from .memory import MemoryConfig, Routing, memory_attention, frame_descriptors, _spatial
 
 # %% auto #0
