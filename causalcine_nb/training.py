@@ -109,7 +109,8 @@ class TrainConfig:
     num_films: int = 600              # ShotWorld training films (procedural pool)
     pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | memory (memory films whose return fits a 24-frame crop; memory:return, the return cut back to the first setup) | cuts (a chunk of one character each side of a cut; cuts:close-up, cuts:same-layout, cuts:near, cuts:far) | a mix such as shapes+one-character (num_films of each)
     return_weight: float = 1.0        # stage 1: weight of the loss on the return shot of memory films (where only memory tells what the protagonist looks like; 1 = plain)
-    character_weight: float = 1.0     # stage 1: weight of the loss on latent cells inside a ShotWorld character's box (by the share covered; 1 = plain)
+    character_weight: float = 1.0     # weight of the loss on latent cells inside a ShotWorld character's box (by the share covered; 1 = plain)
+    character_weight_sigma: float = 1.0   # the character weight applies at noise levels sigma <= this (1 = all); below ~0.6 the noisy input shows where the character is
     introduce_patterns: float = 0.0   # share of the pool's films (and stills) whose captions name each character's pattern in the first shot that shows it (shotworld.introduce_attributes); later shots leave it to memory
     pool_cache: str = "runs/cache"    # where the encoded pool is cached ("" = no cache)
     data_seed: int = 1000             # ShotWorld seed of the training pool (pools skip the evaluation seeds 10000-19999)
@@ -142,9 +143,12 @@ class TrainConfig:
                                   "--stage causal on a ShotWorld pool (not --data-shards, whose films carry no memory annotation)")
         if not self.character_weight >= 1.0:
             raise CausalCineError(f"character_weight weighs the loss on ShotWorld characters up (>= 1; 1 = plain), got {self.character_weight}")
-        if self.character_weight != 1.0 and (self.stage != "causal" or self.data_shards):
-            raise CausalCineError("--character-weight weighs the latent cells where ShotWorld's ground truth puts a character, in stage-1 "
-                                  "teacher forcing: it needs --stage causal on a ShotWorld pool (--data-shards films carry no ground truth)")
+        if not 0.0 < self.character_weight_sigma <= 1.0:
+            raise CausalCineError(f"character_weight_sigma is the highest noise level the character weight applies at, in (0, 1], "
+                                  f"got {self.character_weight_sigma}")
+        if self.character_weight != 1.0 and self.data_shards:
+            raise CausalCineError("--character-weight weighs the latent cells where ShotWorld's ground truth puts a character: it needs "
+                                  "a ShotWorld pool (--data-shards films carry no ground truth); drop one of the two")
         if self.introduce_patterns and self.data_shards:
             raise CausalCineError("--introduce-patterns rewrites ShotWorld captions; a run on --data-shards has its own captions: drop it")
         if self.memory not in ("full", "camr", "sink", "window"):
@@ -455,7 +459,7 @@ class LatentFilmPool:
 
     def clip_batch(self, batch_size: int, clip_frames: int, generator=None) -> dict:
         "Stage-0 batch: `clip_frames` consecutive latent frames from inside one shot of each film."
-        out_x, out_c = [], []
+        out_x, out_c, out_v = [], [], []
         while len(out_x) < batch_size:
             i = int(torch.randint(len(self), (1,), generator=generator))
             fp = self.frame_prompt[i]
@@ -465,7 +469,10 @@ class LatentFilmPool:
             frames = (fp == s).nonzero().flatten()
             start = int(frames[0]) + int(torch.randint(len(frames) - clip_frames + 1, (1,), generator=generator))
             out_x.append(self.latents[i][:, start:start + clip_frames]); out_c.append(self.captions[i][s])
-        return {"x0": torch.stack(out_x), "captions": out_c}
+            if self.covers is not None: out_v.append(self.covers[i][start:start + clip_frames])
+        b = {"x0": torch.stack(out_x), "captions": out_c}
+        if out_v: b["character_cover"] = torch.stack(out_v)   # [B, f, h, w]
+        return b
 
 def _pool_cache_path(cache_dir, kind: str, codec, stem: str) -> Path:
     "Where an encoded pool of `kind` lives in `cache_dir`: the name carries the codec's statistics, so another codec never reads it."
@@ -474,17 +481,24 @@ def _pool_cache_path(cache_dir, kind: str, codec, stem: str) -> Path:
     name = "shotworld" if kind == "films" else f"shotworld-{kind}".replace(":", "-").replace(",", "-")
     return Path(cache_dir) / f"{name}_{stem}_{tag}.pt"
 
+def _still_covers(scripts, n: int, codec, progress: bool = False) -> torch.Tensor:
+    "`character_cover` `[n, 1, h, w]` of the one-frame `scripts` (a still pool's, in order)."
+    return torch.stack([character_cover(s, 1, codec.temporal_stride, codec.spatial_stride)
+                        for s in tqdm(scripts, total=n, desc="character covers", disable=not progress, leave=False)])
+
 class LatentStillPool:
     """Encoded one-frame ShotWorld stills for the single-frame steps of image-video joint training (`--image-pool N`):
     latents `[N, C, 1, h, w]` in one tensor, one caption each. A still costs a tenth of a 17-frame clip to render and
     encode, so a pool of stills shows many more distinct pictures than the clip pool for the same time (on the
     one-character pool that made no measurable difference in 20000 steps: BENCHMARKS.md, "A pool of stills")."""
-    def __init__(self, latents: torch.Tensor, captions: list[str]):
+    def __init__(self, latents: torch.Tensor, captions: list[str], covers: torch.Tensor | None = None):
         if len(captions) == 0: raise CausalCineError("the still pool is empty: ask for at least one still (--image-pool N, N >= 1)")
         if latents.ndim != 5 or latents.shape[2] != 1 or len(latents) != len(captions):
             raise CausalCineError(f"a still pool holds latents [N, C, 1, h, w] and N captions, got {tuple(latents.shape)} and "
                                   f"{len(captions)} captions")
-        self.latents, self.captions = latents, list(captions)
+        if covers is not None and tuple(covers.shape) != (len(captions), 1, *latents.shape[3:]):
+            raise CausalCineError(f"a still pool's covers are [N, 1, h, w] = {(len(captions), 1, *latents.shape[3:])}, got {tuple(covers.shape)}")
+        self.latents, self.captions, self.covers = latents, list(captions), covers   # covers: `character_cover` per still (--character-weight)
 
     def __len__(self): return len(self.captions)
     def __repr__(self): return f"LatentStillPool({len(self)} stills, latent {tuple(self.latents.shape[1:])})"
@@ -503,13 +517,16 @@ class LatentStillPool:
     @classmethod
     def shotworld(cls, num_stills: int, seed: int, codec=None, progress: bool = True,
                   cache_dir: str | os.PathLike | None = None, kind: str = "one-character", batch: int = 256,
-                  introduce_patterns: float = 0.0) -> "LatentStillPool":
+                  introduce_patterns: float = 0.0, covers: bool = False) -> "LatentStillPool":
         """`num_stills` one-frame stills of `kind` (`still_scripts`), encoded `batch` at a time; cached in `cache_dir` if
-        given. `a+b` mixes `num_stills` of each kind."""
+        given. `a+b` mixes `num_stills` of each kind. `covers`: also compute each still's `character_cover` (ground truth,
+        cheap: never cached), for `--character-weight`."""
         parts = list(dict.fromkeys("films" if parse_pool_kind(k)[0] in ("memory", "cuts") else k for k in pool_kind_parts(kind)))   # memory and cuts stills = films stills
         if len(parts) > 1:
-            pools = [cls.shotworld(num_stills, seed, codec, progress, cache_dir, kind=k, batch=batch, introduce_patterns=introduce_patterns) for k in parts]
-            return cls(torch.cat([p.latents for p in pools]), [c for p in pools for c in p.captions])
+            pools = [cls.shotworld(num_stills, seed, codec, progress, cache_dir, kind=k, batch=batch, introduce_patterns=introduce_patterns,
+                                   covers=covers) for k in parts]
+            return cls(torch.cat([p.latents for p in pools]), [c for p in pools for c in p.captions],
+                       torch.cat([p.covers for p in pools]) if covers else None)
         kind = parts[0]
         from causalcine_nb.shotworld import render_script
         from causalcine_nb.codecs import ShotWorldCodec, frames_to_video
@@ -518,9 +535,11 @@ class LatentStillPool:
         if cache_dir:
             tag = f"_ip{introduce_patterns:g}" if introduce_patterns else ""
             cached = _pool_cache_path(cache_dir, kind, codec, f"stills_n{num_stills}_s{seed}{tag}")
-            if cached.exists(): return cls.load(cached)
-            pool = cls.shotworld(num_stills, seed, codec, progress, kind=kind, batch=batch, introduce_patterns=introduce_patterns)
-            pool.save(cached)
+            if cached.exists(): pool = cls.load(cached)
+            else:
+                pool = cls.shotworld(num_stills, seed, codec, progress, kind=kind, batch=batch, introduce_patterns=introduce_patterns)
+                pool.save(cached)
+            if covers: pool.covers = _still_covers(still_scripts(kind, num_stills, seed), num_stills, codec, progress)
             return pool
         lat, caps, frames = [], [], []
         def flush():   # one encoder call per batch of stills: [B, 3, 1, H, W]
@@ -529,7 +548,8 @@ class LatentStillPool:
             frames.append(render_script(script)); caps.append(script.captions[0])
             if len(frames) == batch: flush()
         flush()
-        return cls(torch.cat(lat) if lat else torch.zeros(0, 1, 1, 1, 1), caps)
+        return cls(torch.cat(lat) if lat else torch.zeros(0, 1, 1, 1, 1), caps,
+                   _still_covers(still_scripts(kind, num_stills, seed), num_stills, codec, progress) if covers else None)
 
     def clip_batch(self, batch_size: int, clip_frames: int = 1, generator=None) -> dict:
         "`batch_size` stills drawn with replacement: `x0` `[B, C, 1, h, w]` (the batch of a single-frame step) and their captions."
@@ -537,7 +557,9 @@ class LatentStillPool:
             raise CausalCineError(f"a still pool holds single frames; it cannot make clips of {clip_frames} latent frames "
                                   "(draw clips from a LatentFilmPool)")
         idx = torch.randint(len(self), (batch_size,), generator=generator)
-        return {"x0": self.latents[idx], "captions": [self.captions[i] for i in idx.tolist()]}
+        b = {"x0": self.latents[idx], "captions": [self.captions[i] for i in idx.tolist()]}
+        if self.covers is not None: b["character_cover"] = self.covers[idx]   # [B, 1, h, w]
+        return b
 
 
 # %% ../nbs/08_training.ipynb #484cf4ed
@@ -689,6 +711,12 @@ def _restore_rng(tensors: dict, meta: dict, acc) -> None:
     if acc.device.type == "cuda" and key in tensors: torch.cuda.set_rng_state(tensors[key], acc.device)
 
 # %% ../nbs/08_training.ipynb #e7a1c0d4
+def _character_gain(cfg: TrainConfig, sigma: torch.Tensor) -> torch.Tensor:
+    """`[B]`: `character_weight - 1` where the item's noise level is at most `character_weight_sigma`, else 0. The weight
+    follows the ground truth x0, so it tilts the model towards pictures with more character in them (bigger, always
+    present); where the noisy input already shows the character's place and size, that tilt has little left to move."""
+    return (cfg.character_weight - 1.0) * (sigma.float() <= cfg.character_weight_sigma + 1e-6).float()
+
 def batch_loss(model, b: dict, ctx: torch.Tensor, cfg: TrainConfig, masks: dict) -> torch.Tensor:
     "The training loss of one micro-batch `b` (`x0`, `noise`, `sigma`, and `frame_prompt` in stage 1); `masks` caches stage 1's masks by film shape."
     x0, noise, sigma = b["x0"], b["noise"], b["sigma"]
@@ -709,12 +737,16 @@ def batch_loss(model, b: dict, ctx: torch.Tensor, cfg: TrainConfig, masks: dict)
             w = 1.0 + (cfg.return_weight - 1.0) * b["return_frames"].float()
         if cfg.character_weight != 1.0:   # the pixels that hold what memory must carry (a pattern) are a small share of the frame
             if "character_cover" not in b: raise CausalCineError("--character-weight needs a ShotWorld pool that knows where its characters are")
-            cw = 1.0 + (cfg.character_weight - 1.0) * b["character_cover"].to(x0.device).float()    # [B, F, h, w]
+            cw = 1.0 + _character_gain(cfg, sigma)[:, None, None, None] * b["character_cover"].to(x0.device).float()    # [B, F, h, w]
             w = cw if w is None else w.to(cw)[..., None, None] * cw
         return teacher_forcing_loss(model, x0, noise, sigma, ctx, b["frame_prompt"].to(x0.device), cfg.chunk_frames,
                                     attn_mask=masks[key], frame_weight=w)
     v = model(add_noise(x0, noise, sigma), 1000 * sigma, ctx)
-    return F.mse_loss(v.float(), velocity_target(x0.float(), noise.float()))
+    if cfg.character_weight == 1.0: return F.mse_loss(v.float(), velocity_target(x0.float(), noise.float()))
+    if "character_cover" not in b: raise CausalCineError("--character-weight needs a ShotWorld pool that knows where its characters are")
+    err = (v.float() - velocity_target(x0.float(), noise.float())) ** 2                  # stage 0 and single frames: weigh the cells too
+    w = (1.0 + _character_gain(cfg, sigma)[:, None, None, None] * b["character_cover"].to(err))[:, None].expand_as(err)
+    return (w * err).mean() / w.mean()
 
 def _unwrap(model):
     "The DiT inside a DDP / FSDP1 (`.module`) or torch.compile (`._orig_mod`) wrapper."
@@ -816,7 +848,7 @@ def train(cfg: TrainConfig, pool: LatentFilmPool | None = None, text_encoder=Non
         with acc.main_process_first():
             stills = LatentStillPool.shotworld(cfg.image_pool, cfg.data_seed, progress=progress and main,
                                                cache_dir=cfg.pool_cache or None, kind=cfg.pool_kind,
-                                               introduce_patterns=cfg.introduce_patterns)
+                                               introduce_patterns=cfg.introduce_patterns, covers=cfg.character_weight != 1.0)
     if text_encoder is None:
         from causalcine_nb.text import ShotWorldTextEncoder
         text_encoder = ShotWorldTextEncoder(text_dim=model.config.text_dim)
