@@ -21,15 +21,16 @@ from .flow import check_renoise, check_warm_start
 from .shotworld import ShotWorldConfig, make_script, render_script
 
 # %% auto #0
-__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MODELS', 'DRAWING_PROBE_SEED', 'WORD_PROBE_KINDS',
-           'COPY_PROBE_SEED', 'COPY_GAPS', 'COPY_PROBE_SIGMAS', 'COPY_ATTRIBUTES', 'match_films', 'PaperBackbones',
-           'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main', 'RunConfig', 'FilmMaker',
-           'run_benchmark', 'reappearance_recall', 'recall_table', 'benchmark_tables', 'write_gallery',
-           'benchmark_main', 'single_shot_pool', 'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model',
-           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'shape_rates', 'shape_confusion',
-           'pattern_spread', 'pattern_rates', 'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe',
-           'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe', 'copy_probe_scripts', 'copy_probe',
-           'plot_copy_probe', 'copy_probe_main']
+__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MODELS', 'DRAWING_PROBE_SEED', 'PROBE_FRAMINGS',
+           'WORD_PROBE_KINDS', 'COPY_PROBE_SEED', 'COPY_GAPS', 'COPY_PROBE_SIGMAS', 'COPY_ATTRIBUTES', 'match_films',
+           'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main', 'RunConfig',
+           'FilmMaker', 'run_benchmark', 'metric_stats', 'paired_difference', 'reappearance_recall', 'recall_table',
+           'benchmark_tables', 'write_gallery', 'benchmark_main', 'single_shot_pool', 'train_joint_bidirectional',
+           'tune_config', 'tune_reproduction_model', 'probe_framings', 'drawing_probe_scripts', 'model_drawer',
+           'rendered_drawer', 'codec_drawer', 'shape_by_framing', 'shape_rates', 'shape_confusion', 'pattern_spread',
+           'pattern_rates', 'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main',
+           'word_probe_scripts', 'swap_word', 'word_probe', 'copy_probe_scripts', 'copy_probe', 'plot_copy_probe',
+           'copy_probe_main']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -318,19 +319,23 @@ class FilmMaker:
 def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: Sequence = ("groundtruth", "repeat", "camr"),
                   num_films: int = 10, seed: int = 0, detectors: Sequence = ("transnetv2", "pixel"), judge=None,
                   window: int = 2, top_k: int = 3, device: str = "cpu", gallery_films: int = 3, evaluate: bool = True,
-                  progress: bool = True, chunk_frames: int | None = 3) -> dict:
-    "Generate each benchmark set with each configuration, evaluate (unless `evaluate=False`), and write reports, `tables.md` and `gallery.html`."
+                  progress: bool = True, chunk_frames: int | None = 3, baseline: str | None = None) -> dict:
+    """Generate each benchmark set with each configuration, evaluate (unless `evaluate=False`), and write reports, `tables.md`
+    and `gallery.html`. `tables.md` compares every configuration with `baseline` (a label; default the first), film by film."""
     from causalcine_nb.judges import load_judge
     from causalcine_nb.metrics import write_benchmark_scripts
     from causalcine_nb.video import write_video
     out = Path(out); judge = judge or (load_judge() if evaluate else None)
     cfgs = [c if isinstance(c, RunConfig) else RunConfig.parse(c) for c in configs]
     if len({c.label for c in cfgs}) < len(cfgs): raise CausalCineError(f"configuration labels must differ: {[c.label for c in cfgs]}")
+    if baseline is not None and baseline not in {c.label for c in cfgs}:
+        raise CausalCineError(f"baseline {baseline!r} is not one of the configuration labels {[c.label for c in cfgs]}; "
+                              "name one of them, or leave it out to compare with the first")
     for c in cfgs:
         if c.checkpoint and not Path(c.checkpoint).exists():
             raise CausalCineError(f"configuration {c.label}: checkpoint {c.checkpoint} does not exist")
     results = {"sets": list(sets), "num_films": num_films, "seed": seed, "window": window, "top_k": top_k,
-               "configs": [vars(c) for c in cfgs], "reports": {}}
+               "configs": [vars(c) for c in cfgs], "baseline": baseline or cfgs[0].label, "reports": {}}
     for s in sets:
         paths = write_benchmark_scripts(out / "scripts" / s, s, num_films, seed)
         for c in cfgs:
@@ -371,6 +376,35 @@ TABLE_COLUMNS = (("sca", "SCA (TransNetV2)"), ("sca_pixel", "SCA (pixel)"), ("te
 
 def _fmt(v, n=3): return "–" if v is None else f"{v:.{n}f}"
 
+def metric_stats(report: dict, key: str) -> dict | None:
+    """Mean, standard error of the mean and count of `key` over the films of `report` that have it
+    (`None` where no film does, or where the films' backbones differ and the report left it unaveraged)."""
+    if report["mean"].get(key) is None: return None
+    v = np.array([f["scores"][key] for f in report["films"].values() if f["scores"].get(key) is not None], float)
+    return {"mean": float(v.mean()), "se": float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else None, "n": len(v)}
+
+def paired_difference(report: dict, base: dict, key: str) -> dict | None:
+    """`report` minus `base` on `key`, film by film over the films both scored. Benchmark configurations share their
+    scripts and noise seeds, so the pairing removes what the scripts themselves vary: `mean`, its standard error `se`
+    (from the spread of the differences) and `n`. `None` where fewer than two films pair up."""
+    if report["mean"].get(key) is None or base["mean"].get(key) is None: return None
+    both = [s for s, f in report["films"].items() if f["scores"].get(key) is not None
+            and base["films"].get(s, {}).get("scores", {}).get(key) is not None]
+    if len(both) < 2: return None
+    d = np.array([report["films"][s]["scores"][key] - base["films"][s]["scores"][key] for s in both], float)
+    return {"mean": float(d.mean()), "se": float(d.std(ddof=1) / math.sqrt(len(d))), "n": len(d)}
+
+def _fmt_se(st, n=3) -> str:
+    "`mean ± se` (just the mean where there is no error, a dash where there is no mean)."
+    if st is None: return "–"
+    return _fmt(st["mean"], n) + ("" if st["se"] is None else f" ± {_fmt(st['se'], n)}")
+
+def _fmt_diff(d, n=3) -> str:
+    "A paired difference, in bold where it is more than two standard errors from zero."
+    if d is None: return "–"
+    s = f"{d['mean']:+.{n}f} ± {d['se']:.{n}f}"
+    return f"**{s}**" if abs(d["mean"]) > 2 * d["se"] else s
+
 def reappearance_recall(report: dict) -> dict:
     """What the memory films' returning protagonist kept, per attribute, over a report's films:
     `kept` (read the same before the absence and on return), `right_before` and `right_back` (read as the cast says).
@@ -397,7 +431,9 @@ def recall_table(recall: dict, set_name: str = "memory") -> str:
     return "\n".join(lines)
 
 def benchmark_tables(results: dict) -> str:
-    "Markdown: one table per set (a row per configuration; memory sets add `recall_table`), then the model behind every column."
+    """Markdown: one table per set (a row per configuration, each cell the mean ± its standard error over the films), the
+    paired differences from the baseline configuration (`results["baseline"]`, else the first), `recall_table` on memory
+    sets, then the model behind every column."""
     lines, labels = [], {}
     for s in results["sets"]:
         reps = [(c["label"], results["reports"][(c["label"], s)]) for c in results["configs"]]
@@ -408,10 +444,22 @@ def benchmark_tables(results: dict) -> str:
         for (label, r), c in zip(reps, results["configs"]):
             g = list(r.get("generation_seconds", {}).values())
             name = f"`{label}`" + (f" ({Path(c['checkpoint']).parent.name or c['checkpoint']})" if c["checkpoint"] else "")
-            lines.append(f"| {name} | " + " | ".join(_fmt(r["mean"].get(k)) for k, _ in cols) +
+            lines.append(f"| {name} | " + " | ".join(_fmt_se(metric_stats(r, k)) for k, _ in cols) +
                          f" | {r['num_evaluated']} / {r['num_failed']} | {_fmt(float(np.mean(g)), 1) if g else '–'} |")
             for k, _ in cols: labels.setdefault(k, set()).add(r["mean_backbones"].get(k))
         lines.append("")
+        base = results.get("baseline") or reps[0][0]
+        if len(reps) > 1 and base in dict(reps):
+            b = dict(reps)[base]
+            lines += [f"Differences from `{base}`, film by film on the same scripts and seeds (± one standard error; in bold "
+                      "where more than two standard errors from zero)", "",
+                      "| configuration | " + " | ".join(h for _, h in cols) + " | films paired |", "|---|" + "---|" * (len(cols) + 1)]
+            for label, r in reps:
+                if label == base: continue
+                ds = [paired_difference(r, b, k) for k, _ in cols]
+                lines.append(f"| `{label}` | " + " | ".join(_fmt_diff(d) for d in ds) +
+                             f" | {max((d['n'] for d in ds if d), default=0)} |")
+            lines.append("")
         recall = {label: reappearance_recall(r) for label, r in reps}
         if any(v for v in recall.values()): lines += [recall_table(recall, s), ""]
         routed = [(label, r["return_routing"]) for label, r in reps if r.get("return_routing")]
@@ -476,6 +524,8 @@ def benchmark_main(argv: list[str] | None = None) -> int:
     p.add_argument("--window", type=int, default=2, help="W, chunks in the local window of every memory mode (default 2)")
     p.add_argument("--top-k", type=int, default=3, help="k, routed frames of camr (default 3)")
     p.add_argument("--gallery-films", type=int, default=3, help="films per set shown in gallery.html (default 3)")
+    p.add_argument("--baseline", default=None, help="label of the configuration the others are compared with, film by film "
+                   "(default the first)")
     p.add_argument("--no-eval", action="store_true", help="only generate the films (a later run without it evaluates them)")
     _add_eval_args(p)
     a = p.parse_args(argv)
@@ -490,7 +540,7 @@ def benchmark_main(argv: list[str] | None = None) -> int:
         judge, dets, _ = _eval_setup(a) if not a.no_eval else (None, _detectors(a.detectors), None)
         t0 = time.time()
         res = run_benchmark(a.out, sets, cfgs, a.num_films, a.seed, dets, judge, a.window, a.top_k, a.device, a.gallery_films,
-                            evaluate=not a.no_eval, chunk_frames=a.chunk_frames)
+                            evaluate=not a.no_eval, chunk_frames=a.chunk_frames, baseline=a.baseline)
     except CausalCineError as e:
         return _error(p.prog, e)
     if a.no_eval:
@@ -598,14 +648,29 @@ def tune_reproduction_model(name: str, out_dir="runs/repro", steps: int = 300, n
 # %% ../nbs/22_evaluate.ipynb #f0f9f2c6
 DRAWING_PROBE_SEED = 10_000     # random_shot_script seeds the probe scans (the judge trains on seeds below 1000; training pools skip 10000-19999)
 
-def drawing_probe_scripts(num_clips: int = 16, seed: int = DRAWING_PROBE_SEED, num_frames: int = 9) -> list[ShotScript]:
-    "`num_clips` one-shot scripts with at least one character, framed as a close-up or medium shot."
+PROBE_FRAMINGS = ("medium shot", "close-up")   # the probe's default: wide shots draw each character in about one latent cell
+
+def probe_framings(spec) -> tuple[str, ...]:
+    "Framing words from `spec` (a comma-separated string or a sequence; `wide` and `medium` stand for `wide shot` and `medium shot`)."
+    from causalcine_nb.shotworld import VOCAB
+    words = [w.strip() for w in (spec.split(",") if isinstance(spec, str) else spec) if w.strip()]
+    words = [w if w in VOCAB["framing"] else f"{w} shot" for w in words]
+    bad = [w for w in words if w not in VOCAB["framing"]]
+    if not words or bad:
+        raise CausalCineError(f"framings must be a comma-separated list of {', '.join(VOCAB['framing'])} (or wide, medium); got {spec!r}")
+    return tuple(dict.fromkeys(words))
+
+def drawing_probe_scripts(num_clips: int = 16, seed: int = DRAWING_PROBE_SEED, num_frames: int = 9,
+                          framings=PROBE_FRAMINGS) -> list[ShotScript]:
+    "`num_clips` one-shot scripts with at least one character, framed as one of `framings` (default a medium shot or a close-up)."
     from causalcine_nb.judges import random_shot_script, _caption_chars
+    from causalcine_nb.shotworld import parse_caption
     if num_clips < 1: raise CausalCineError(f"num_clips must be >= 1, got {num_clips}")
+    framings = probe_framings(framings)
     out, s = [], seed
     while len(out) < num_clips:
         sc = random_shot_script(s, num_frames); s += 1
-        if _caption_chars(sc.shots[0].caption) and not sc.shots[0].caption.startswith("wide"): out.append(sc)
+        if _caption_chars(sc.shots[0].caption) and parse_caption(sc.shots[0].caption)["framing"] in framings: out.append(sc)
     return out
 
 def model_drawer(model, sampler: str = "bidirectional", steps: int = 20, guidance: float = 3.0, shift: float = 3.0, seed: int = 0,
@@ -647,6 +712,12 @@ def _clip_reading(frames, script, judge) -> dict:
             "pattern": float(np.mean([a == b for a, b in patterns])), "patterns": patterns,
             "shapes": [(sh, bool(ok)) for (_, sh), ok in zip(want, right)],   # (asked shape, drawn right?) per character
             "read": [(sh, r["characters"].get(c, {}).get("shape")) for c, sh in want]}   # (asked, read; None = not seen)
+
+def shape_by_framing(clips: list[dict]) -> dict:
+    "Right-shape rate per framing of the clips' captions, over the characters of `clips` (`drawing_probe`'s readings)."
+    from causalcine_nb.shotworld import VOCAB, parse_caption
+    got = [(parse_caption(c["caption"])["framing"], ok) for c in clips for _, ok in c["shapes"]]
+    return {w: float(np.mean([ok for f, ok in got if f == w])) for w in VOCAB["framing"] if any(f == w for f, _ in got)}
 
 def shape_rates(clips: list[dict]) -> dict:
     "Right-shape rate per asked shape word over the characters of `clips` (`drawing_probe`'s readings); absent words left out."
@@ -699,17 +770,17 @@ def drawing_probe(draw, scripts: Sequence[ShotScript], judge=None, reference=ren
         frames, made = draw(sc)
         ref_frames, _ = reference(made) if reference is not None else (None, None)
         clips.append({"caption": made.shots[0].caption, **_clip_reading(frames, made, judge),
-                      "reference": _clip_reading(ref_frames, made, judge) if reference is not None else None,
+                      "reference": {"caption": made.shots[0].caption, **_clip_reading(ref_frames, made, judge)} if reference is not None else None,
                       "frame": frames[len(frames) // 2], "reference_frame": None if ref_frames is None else ref_frames[len(ref_frames) // 2]})
     keys = ("present", "shape", "place", "pattern")
     out = {k: float(np.mean([c[k] for c in clips])) for k in keys}
-    out.update(shape_by_word=shape_rates(clips), shape_confusion=shape_confusion(clips), pattern_spread=pattern_spread(clips),
-               pattern_by_word=pattern_rates(clips))
+    out.update(shape_by_word=shape_rates(clips), shape_by_framing=shape_by_framing(clips), shape_confusion=shape_confusion(clips),
+               pattern_spread=pattern_spread(clips), pattern_by_word=pattern_rates(clips))
     if reference is not None:
         refs = [c["reference"] for c in clips]
         out["reference"] = {k: float(np.mean([c[k] for c in refs])) for k in keys}
-        out["reference"].update(shape_by_word=shape_rates(refs), shape_confusion=shape_confusion(refs), pattern_spread=pattern_spread(refs),
-                                pattern_by_word=pattern_rates(refs))
+        out["reference"].update(shape_by_word=shape_rates(refs), shape_by_framing=shape_by_framing(refs), shape_confusion=shape_confusion(refs),
+                                pattern_spread=pattern_spread(refs), pattern_by_word=pattern_rates(refs))
     return {**out, "num_clips": len(clips), "judge": judge.label, "clips": clips}
 
 def plot_drawing_probe(result: dict, num: int = 8, title: str = ""):
@@ -748,6 +819,8 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--clips", default="random",
                    help="which one-shot clips: random (close-up/medium, one or two characters), or held-out clips of a "
                         "training pool: one-character, shapes or shapes:FACTORS (scripts/train.py --pool-kind) (default random)")
+    p.add_argument("--framings", default=",".join(PROBE_FRAMINGS), help="framings of the random clips, comma-separated: "
+                   "wide, medium, close-up (default medium,close-up)")
     p.add_argument("--name-patterns", action="store_true", help="name each character's pattern in the probe captions "
                    "(shotworld.introduce_attributes), so the right-pattern rate asks whether the model draws the pattern word "
                    "(default: captions name none, and the rate is at chance, 0.25, for any model)")
@@ -767,7 +840,11 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         if sampler not in ("bidirectional", "causal"): raise CausalCineError(f"--sampler must be bidirectional or causal, got {sampler!r}")
         t0 = time.time()
         model = load_model(a.checkpoint)
-        scripts = (drawing_probe_scripts(a.num_clips) if a.clips == "random" else list(pool_scripts(a.clips, a.num_clips, DRAWING_PROBE_SEED)))
+        framings = probe_framings(a.framings)
+        if a.clips != "random" and framings != PROBE_FRAMINGS:
+            raise CausalCineError(f"--framings picks among the random clips; the {a.clips} clips come with their pool's framings")
+        scripts = (drawing_probe_scripts(a.num_clips, framings=framings) if a.clips == "random"
+                   else list(pool_scripts(a.clips, a.num_clips, DRAWING_PROBE_SEED)))
         if a.name_patterns:
             from causalcine_nb.shotworld import introduce_attributes
             scripts = [introduce_attributes(s) for s in scripts]
@@ -776,7 +853,7 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         words = {k: word_probe(model, k, word_probe_scripts(a.word_probe), seed=a.seed) for k in WORD_PROBE_KINDS} if a.word_probe > 0 else {}
     except CausalCineError as e:
         return _error(p.prog, e)
-    rates = {k: res[k] for k in ("present", "shape", "place", "pattern", "shape_by_word", "shape_confusion", "pattern_spread",
+    rates = {k: res[k] for k in ("present", "shape", "place", "pattern", "shape_by_word", "shape_by_framing", "shape_confusion", "pattern_spread",
                                  "pattern_by_word", "reference", "num_clips", "judge")}
     if words:
         rates["word_probe"] = {k: {key: w[key] for key in ("accuracy", "chance", "sensitivity", "num_clips")} for k, w in words.items()}
@@ -788,6 +865,8 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     print("right shape per shape word: " + ", ".join(f"{w} {r:.2f}" for w, r in res["shape_by_word"].items()) +
           f" ({a.reference}: " + ", ".join(f"{r:.2f}" for r in res["reference"]["shape_by_word"].values()) + ")")
     ref = res["reference"]
+    print("right shape per framing: " + ", ".join(f"{w} {r:.2f}" for w, r in res["shape_by_framing"].items()) +
+          f" ({a.reference}: " + ", ".join(f"{r:.2f}" for r in ref["shape_by_framing"].values()) + ")")
     print(f"right pattern {res['pattern']:.3f} ({a.reference}: {ref['pattern']:.3f}; captions {'name' if a.name_patterns else 'do not name (chance 0.25)'} "
           f"the pattern); patterns read: " + ", ".join(f"{p} {v:.2f}" for p, v in res["pattern_spread"].items()) +
           f" ({a.reference}: " + ", ".join(f"{v:.2f}" for v in ref["pattern_spread"].values()) + ")")
@@ -799,7 +878,8 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     if words: print(f"word probe on {a.word_probe} one-character clips (accuracy, chance, sensitivity): " +
                     ", ".join(f"{k} {w['accuracy']:.3f} ({w['chance']:.3f}, {w['sensitivity']:.3f})" for k, w in words.items()))
     if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance, "shift": a.shift, "renoise": a.renoise,
-                                   "reference_drawer": a.reference, "clips": a.clips, "name_patterns": a.name_patterns, **rates})
+                                   "reference_drawer": a.reference, "clips": a.clips,
+                                   "framings": list(framings) if a.clips == "random" else None, "name_patterns": a.name_patterns, **rates})
     if a.figure:
         import matplotlib; matplotlib.use("Agg")
         plot_drawing_probe(res).savefig(a.figure, dpi=90, bbox_inches="tight")
