@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "dmd": ("causalcine_nb.dmd:dmd_main", "few-step student: DMD under self-forcing with an optional GAN head (also distill --stage dmd)"),
     "eval": ("causalcine_nb.evaluate:evaluate_main", "score films against their shot scripts: SCA, text alignment, consistency, reappearance"),
     "benchmark": ("causalcine_nb.evaluate:benchmark_main", "generate the benchmark script sets with each configuration, evaluate, write tables + HTML gallery"),
+    "compare": ("causalcine_nb.evaluate:compare_main", "compare evaluation reports of the same scripts film by film: means ± standard errors, paired differences"),
     "probe-drawing": ("causalcine_nb.evaluate:drawing_probe_main", "does a model draw the characters it is asked for? one-shot clips read by the judge"),
     "probe-copy": ("causalcine_nb.evaluate:copy_probe_main", "does a model copy a character's look from its context? within a shot, across a cut, across an absence"),
     "preprocess": ("causalcine_nb.preprocess:preprocess_main", "real films (+ shot scripts or TransNetV2 cuts) -> Wan VAE latent and UMT5 text shards"),

@@ -25,12 +25,12 @@ __all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MOD
            'WORD_PROBE_KINDS', 'COPY_PROBE_SEED', 'COPY_GAPS', 'COPY_PROBE_SIGMAS', 'COPY_ATTRIBUTES', 'match_films',
            'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main', 'RunConfig',
            'FilmMaker', 'run_benchmark', 'metric_stats', 'paired_difference', 'reappearance_recall', 'recall_table',
-           'benchmark_tables', 'write_gallery', 'benchmark_main', 'single_shot_pool', 'train_joint_bidirectional',
-           'tune_config', 'tune_reproduction_model', 'probe_framings', 'drawing_probe_scripts', 'model_drawer',
-           'rendered_drawer', 'codec_drawer', 'shape_by_framing', 'shape_rates', 'shape_confusion', 'pattern_spread',
-           'pattern_rates', 'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main',
-           'word_probe_scripts', 'swap_word', 'word_probe', 'copy_probe_scripts', 'copy_probe', 'plot_copy_probe',
-           'copy_probe_main']
+           'benchmark_tables', 'write_gallery', 'benchmark_main', 'compare_main', 'single_shot_pool',
+           'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model', 'probe_framings',
+           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'shape_by_framing',
+           'shape_rates', 'shape_confusion', 'pattern_spread', 'pattern_rates', 'plot_shape_confusion', 'drawing_probe',
+           'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe',
+           'copy_probe_scripts', 'copy_probe', 'plot_copy_probe', 'copy_probe_main']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -438,7 +438,8 @@ def benchmark_tables(results: dict) -> str:
     for s in results["sets"]:
         reps = [(c["label"], results["reports"][(c["label"], s)]) for c in results["configs"]]
         cols = [(k, h) for k, h in TABLE_COLUMNS if any(r["mean"].get(k) is not None for _, r in reps)]
-        lines += [f"**`{s}`** ({results['num_films']} films, seed {results['seed']})", "",
+        seed = f", seed {results['seed']}" if results.get("seed") is not None else ""
+        lines += [f"**`{s}`** ({results['num_films']} films{seed})", "",
                   "| configuration | " + " | ".join(h for _, h in cols) + " | films scored / failed | s / film |",
                   "|---|" + "---|" * (len(cols) + 2)]
         for (label, r), c in zip(reps, results["configs"]):
@@ -549,6 +550,48 @@ def benchmark_main(argv: list[str] | None = None) -> int:
     print((Path(a.out) / "tables.md").read_text())
     print(f"{len(cfgs)} configurations x {len(sets)} sets x {a.num_films} films in {time.time() - t0:.0f} s -> "
           f"{Path(a.out) / 'tables.md'}, {Path(a.out) / 'gallery.html'}")
+    return 0
+
+# %% ../nbs/22_evaluate.ipynb #55132bab
+def compare_main(argv: list[str] | None = None) -> int:
+    "`causalcine compare BASE.json OTHER.json [...] [--labels a,b,...] [--out T.md]`"
+    p = argparse.ArgumentParser(prog="causalcine compare", description="Compare evaluation reports (causalcine eval, or "
+                                "causalcine benchmark's reports/) of the same scripts and seeds, film by film: each metric's "
+                                "mean ± standard error, and every report's paired difference from the first.")
+    p.add_argument("reports", nargs="+", help="report json files; the first is the baseline")
+    p.add_argument("--labels", default=None, help="comma-separated row labels, one per report (default: each report's "
+                   "benchmark configuration label, else its file name)")
+    p.add_argument("--out", default=None, help="also write the tables here (.md)")
+    a = p.parse_args(argv)
+    try:
+        if len(a.reports) < 2: raise CausalCineError("compare needs at least two reports: the baseline first, then the others")
+        reps = []
+        for path in a.reports:
+            try: r = json.loads(Path(path).read_text())
+            except FileNotFoundError: raise CausalCineError(f"report {path} not found") from None
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise CausalCineError(f"report {path} is not JSON ({e}); pass a report written by causalcine eval or benchmark") from None
+            if not isinstance(r, dict) or not {"films", "mean"} <= set(r):
+                raise CausalCineError(f"{path} is not an evaluation report (it has no 'films' and 'mean'); pass a report "
+                                      "written by causalcine eval or benchmark")
+            reps.append(r)
+        labels = ([s.strip() for s in a.labels.split(",")] if a.labels else
+                  [(r.get("config") or {}).get("label") or Path(path).stem for r, path in zip(reps, a.reports)])
+        if len(labels) != len(reps): raise CausalCineError(f"--labels names {len(labels)} reports, but {len(reps)} were given")
+        if len(set(labels)) < len(labels): raise CausalCineError(f"the reports' labels must differ, got {labels}; name them with --labels")
+        sets = {r.get("set") for r in reps}
+        if len(sets) > 1: raise CausalCineError(f"the reports score different sets {sorted(map(str, sets))}; compare reports of one set")
+        common = set.intersection(*(set(r["films"]) for r in reps))
+        if not common: raise CausalCineError("the reports have no film in common: nothing to pair")
+        s = sets.pop() or "films"
+        res = {"sets": [s], "num_films": max(r["num_evaluated"] for r in reps), "seed": None, "baseline": labels[0],
+               "configs": [{"label": l, "checkpoint": (r.get("config") or {}).get("checkpoint")} for l, r in zip(labels, reps)],
+               "reports": {(l, s): r for l, r in zip(labels, reps)}}
+        text = benchmark_tables(res)
+        if a.out: Path(a.out).write_text(text)
+    except CausalCineError as e:
+        return _error(p.prog, e)
+    print(text + f"{len(common)} films in common" + (f" -> {a.out}" if a.out else ""))
     return 0
 
 # %% ../nbs/22_evaluate.ipynb #f8749cda
