@@ -805,7 +805,8 @@ def plot_shape_confusion(confusion: dict, ax=None, title: str = ""):
 
 def drawing_probe(draw, scripts: Sequence[ShotScript], judge=None, reference=rendered_drawer, progress: bool = True) -> dict:
     """Judge what `draw` makes of each one-shot script: mean `present`, `shape`, `place` and `pattern` rates (the pattern
-    is right when it is the film cast's: chance, 1/4, unless the caption names it), the same for `reference`, and the clips."""
+    is right when it is the film cast's: chance, 1/4, unless the caption names it) with their standard errors over the
+    clips (`se`), the same rates for `reference`, and the clips."""
     from causalcine_nb.judges import load_judge
     judge = judge or load_judge()
     clips = []
@@ -817,6 +818,7 @@ def drawing_probe(draw, scripts: Sequence[ShotScript], judge=None, reference=ren
                       "frame": frames[len(frames) // 2], "reference_frame": None if ref_frames is None else ref_frames[len(ref_frames) // 2]})
     keys = ("present", "shape", "place", "pattern")
     out = {k: float(np.mean([c[k] for c in clips])) for k in keys}
+    out["se"] = {k: float(np.std([c[k] for c in clips], ddof=1) / math.sqrt(len(clips))) if len(clips) > 1 else None for k in keys}
     out.update(shape_by_word=shape_rates(clips), shape_by_framing=shape_by_framing(clips), shape_confusion=shape_confusion(clips),
                pattern_spread=pattern_spread(clips), pattern_by_word=pattern_rates(clips))
     if reference is not None:
@@ -896,13 +898,14 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         words = {k: word_probe(model, k, word_probe_scripts(a.word_probe), seed=a.seed) for k in WORD_PROBE_KINDS} if a.word_probe > 0 else {}
     except CausalCineError as e:
         return _error(p.prog, e)
-    rates = {k: res[k] for k in ("present", "shape", "place", "pattern", "shape_by_word", "shape_by_framing", "shape_confusion", "pattern_spread",
+    rates = {k: res[k] for k in ("present", "shape", "place", "pattern", "se", "shape_by_word", "shape_by_framing", "shape_confusion", "pattern_spread",
                                  "pattern_by_word", "reference", "num_clips", "judge")}
     if words:
         rates["word_probe"] = {k: {key: w[key] for key in ("accuracy", "chance", "sensitivity", "num_clips")} for k, w in words.items()}
     print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}, shift {a.shift:g}"
           + (f", renoise {a.renoise:g}" if a.renoise else "") + f"), {res['num_clips']} {a.clips} clips: "
-          f"character present {res['present']:.3f}, right shape {res['shape']:.3f}, right place {res['place']:.3f} "
+          f"character present {res['present']:.3f}, right shape {res['shape']:.3f}" +
+          (f" ± {res['se']['shape']:.3f}" if res["se"]["shape"] is not None else "") + f", right place {res['place']:.3f} "
           f"({a.reference} clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}) "
           f"in {time.time() - t0:.0f} s")
     print("right shape per shape word: " + ", ".join(f"{w} {r:.2f}" for w, r in res["shape_by_word"].items()) +
