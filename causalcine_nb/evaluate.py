@@ -21,11 +21,11 @@ from .flow import check_renoise, check_warm_start
 from .shotworld import ShotWorldConfig, make_script, render_script
 
 # %% auto #0
-__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPRO_MODELS', 'DRAWING_PROBE_SEED', 'PROBE_FRAMINGS',
-           'WORD_PROBE_KINDS', 'COPY_PROBE_SEED', 'COPY_GAPS', 'COPY_PROBE_SIGMAS', 'COPY_ATTRIBUTES', 'match_films',
-           'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main', 'RunConfig',
-           'FilmMaker', 'run_benchmark', 'metric_stats', 'paired_difference', 'reappearance_recall', 'recall_table',
-           'benchmark_tables', 'write_gallery', 'benchmark_main', 'compare_main', 'single_shot_pool',
+__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPORT_FIELDS', 'REPRO_MODELS', 'DRAWING_PROBE_SEED',
+           'PROBE_FRAMINGS', 'WORD_PROBE_KINDS', 'COPY_PROBE_SEED', 'COPY_GAPS', 'COPY_PROBE_SIGMAS', 'COPY_ATTRIBUTES',
+           'match_films', 'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main',
+           'RunConfig', 'FilmMaker', 'run_benchmark', 'metric_stats', 'paired_difference', 'reappearance_recall',
+           'recall_table', 'benchmark_tables', 'write_gallery', 'benchmark_main', 'compare_main', 'single_shot_pool',
            'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model', 'probe_framings',
            'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'shape_by_framing',
            'shape_rates', 'shape_confusion', 'pattern_spread', 'pattern_rates', 'plot_shape_confusion', 'drawing_probe',
@@ -553,6 +553,8 @@ def benchmark_main(argv: list[str] | None = None) -> int:
     return 0
 
 # %% ../nbs/22_evaluate.ipynb #55132bab
+REPORT_FIELDS = {"films", "mean", "mean_backbones", "num_evaluated", "num_failed"}   # what the tables read from a report
+
 def compare_main(argv: list[str] | None = None) -> int:
     "`causalcine compare BASE.json OTHER.json [...] [--labels a,b,...] [--out T.md]`"
     p = argparse.ArgumentParser(prog="causalcine compare", description="Compare evaluation reports (causalcine eval, or "
@@ -571,8 +573,9 @@ def compare_main(argv: list[str] | None = None) -> int:
             except FileNotFoundError: raise CausalCineError(f"report {path} not found") from None
             except (json.JSONDecodeError, UnicodeDecodeError) as e:
                 raise CausalCineError(f"report {path} is not JSON ({e}); pass a report written by causalcine eval or benchmark") from None
-            if not isinstance(r, dict) or not {"films", "mean"} <= set(r):
-                raise CausalCineError(f"{path} is not an evaluation report (it has no 'films' and 'mean'); pass a report "
+            missing = sorted(REPORT_FIELDS - set(r)) if isinstance(r, dict) else sorted(REPORT_FIELDS)
+            if missing:
+                raise CausalCineError(f"{path} is not an evaluation report (it lacks {', '.join(missing)}); pass a report "
                                       "written by causalcine eval or benchmark")
             reps.append(r)
         labels = ([s.strip() for s in a.labels.split(",")] if a.labels else
