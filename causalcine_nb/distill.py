@@ -22,7 +22,8 @@ from .model import CausalWanDiT, DiTConfig
 from .flow import add_noise, euler_step, cfg as guide, sampling_sigmas, x0_from_velocity
 from .memory import MemoryAttention, MemoryConfig, frame_sigma, _tokens_per_frame, _num_chunks
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_checkpoint
-from .training import LatentFilmPool, encode_contexts, load_model, plot_loss_curve
+from .training import (LatentFilmPool, MEMORY_POOL_FRAMES, encode_contexts, load_model, parse_pool_kind,
+                                    plot_loss_curve, pool_kind_parts)
 
 # %% auto #0
 __all__ = ['DISTILL_STAGES', 'DISTILL_PRESETS', 'LOG_FIELDS', 'DistillConfig', 'student_grid_indices', 'tf_velocity',
@@ -72,6 +73,7 @@ class DistillConfig:
     films_per_shard: int = 8          # ode-pairs: films per shard file
     pair_batch: int = 4               # ode-pairs: films integrated together
     data_seed: int = 1000             # ShotWorld seed of the films (the teacher's training pool by default)
+    pool_kind: str = "films"          # ShotWorld films of the pairs and consistency data: a `scripts/train.py --pool-kind` of films (films | memory | memory:return | cuts, or a mix such as films+memory:return); memory films need max_latent_frames >= 24
     introduce_patterns: float = 0.0   # share of the films whose captions name each pattern where its character first appears (as the teacher's --introduce-patterns)
     pool_cache: str = "runs/cache"    # encoded-pool cache ("" = none)
     seed: int = 0                     # seeds the student, the batches and the noise
@@ -107,6 +109,12 @@ class DistillConfig:
                                   f"from each chunk's noise to its endpoint), got {self.ode_points!r}")
         if self.memory and self.memory not in ("camr", "sink", "window", "full"):
             raise CausalCineError(f"memory must be camr, sink, window, full or '' (the teacher's), got {self.memory!r}")
+        parts = pool_kind_parts(self.pool_kind)   # names the valid kinds if one is unknown
+        if any(parse_pool_kind(k)[0] == "memory" for k in parts) and self.max_latent_frames < MEMORY_POOL_FRAMES:
+            # a pair film cropped short of its return teaches the student nothing about memory (BENCHMARKS.md, session 22)
+            raise CausalCineError(f"the memory pool's films return their protagonist within their first {MEMORY_POOL_FRAMES} latent "
+                                  f"frames; max_latent_frames={self.max_latent_frames} would crop the returns away: use "
+                                  f"--max-latent-frames {MEMORY_POOL_FRAMES} or more")
         if not self.out: self.out = f"runs/distill-{self.stage}-{self.preset}"
         if not self.pairs: self.pairs = f"runs/ode-pairs-{self.preset}"
 
@@ -211,7 +219,8 @@ def _pair_settings(cfg: DistillConfig, f: int, mem: MemoryConfig, teacher_path: 
             "shift": cfg.shift, "guidance": cfg.teacher_guidance, "chunk_frames": f, "memory": asdict(mem),
             "num_films": cfg.num_films, "data_seed": cfg.data_seed, "max_latent_frames": cfg.max_latent_frames,
             "films_per_shard": cfg.films_per_shard, "seed": cfg.seed,
-            **({"introduce_patterns": cfg.introduce_patterns} if cfg.introduce_patterns else {})}   # older manifests have no key
+            **({"introduce_patterns": cfg.introduce_patterns} if cfg.introduce_patterns else {}),   # older manifests have no key
+            **({"pool_kind": cfg.pool_kind} if cfg.pool_kind != "films" else {})}
 
 def make_ode_pairs(cfg: DistillConfig, pool: LatentFilmPool | None = None, text_encoder=None, device=None,
                    progress: bool = True) -> dict:
@@ -225,13 +234,13 @@ def make_ode_pairs(cfg: DistillConfig, pool: LatentFilmPool | None = None, text_
     if man.exists():
         old = json.loads(man.read_text())
         if old != settings:
-            diff = sorted(k for k in settings if old.get(k) != settings[k])
+            diff = sorted(k for k in set(settings) | set(old) if old.get(k) != settings.get(k))   # a key only one side has differs too
             raise CausalCineError(f"{out} holds ODE pairs made with other settings ({diff}); use a new --pairs folder "
                                   f"or the same settings to resume")
     else: write_json(man, settings)
     if pool is None: pool = LatentFilmPool.shotworld(cfg.num_films, cfg.data_seed, chunk_frames=f, progress=progress,
-                                                     cache_dir=cfg.pool_cache or None,
-                                                 introduce_patterns=cfg.introduce_patterns)
+                                                     cache_dir=cfg.pool_cache or None, kind=cfg.pool_kind,
+                                                     introduce_patterns=cfg.introduce_patterns)
     if text_encoder is None:
         from causalcine_nb.text import ShotWorldTextEncoder
         text_encoder = ShotWorldTextEncoder(text_dim=teacher.config.text_dim)
@@ -405,8 +414,8 @@ def distill(cfg: DistillConfig, pool: LatentFilmPool | None = None, text_encoder
         sigmas = data.sigmas
     else:
         if pool is None: pool = LatentFilmPool.shotworld(cfg.num_films, cfg.data_seed, chunk_frames=f, progress=progress,
-                                                         cache_dir=cfg.pool_cache or None,
-                                                 introduce_patterns=cfg.introduce_patterns)
+                                                         cache_dir=cfg.pool_cache or None, kind=cfg.pool_kind,
+                                                         introduce_patterns=cfg.introduce_patterns)
         data = film_set(pool, cfg.max_latent_frames)
         grid = sampling_sigmas(cfg.teacher_steps, cfg.shift)
     student, opt = acc.prepare(student, opt)
@@ -420,7 +429,8 @@ def distill(cfg: DistillConfig, pool: LatentFilmPool | None = None, text_encoder
 
     def save(step):
         raw = acc.unwrap_model(student)
-        extra = student_extra(raw, cfg, textra, f, mem, teacher_path)
+        extra = student_extra(raw, cfg, textra, f, mem, teacher_path,   # an ode student records its pairs' manifest: the films it saw
+                              **({"pairs": data.settings} if cfg.stage == "ode" and data.settings else {}))
         if target is not None: save_checkpoint(tpath, target, None, step=step, extra=extra, save_rng=False)
         save_checkpoint(ckpt, raw, opt, step=step, extra=extra, ema=ema)
         save_checkpoint(weights, ema, None, step=step, extra=extra, save_rng=False)

@@ -24,7 +24,7 @@ from .flow import cfg as cfg_combine
 from .memory import MemoryConfig, memory_teacher_forcing_forward
 from .rollout import StreamingGenerator
 from .checkpoint import save_checkpoint, load_checkpoint, read_checkpoint
-from .training import LatentFilmPool, encode_contexts, load_model
+from .training import LatentFilmPool, MEMORY_POOL_FRAMES, encode_contexts, load_model, parse_pool_kind, pool_kind_parts
 from .text import ShotWorldTextEncoder
 from .directing import DEFAULT_TEACHER, checkpoint_memory
 
@@ -88,6 +88,8 @@ class DMDConfig:
     memory_top_k: int = -1         # k (-1 = the teacher's)
     chunk_frames: int = -1         # f (-1 = the teacher's)
     num_films: int = 200           # ShotWorld films whose prompts (and, for the GAN, real latents) are used
+    pool_kind: str = "films"       # which films: a `scripts/train.py --pool-kind` (memory:return: returns to the first setup; needs num_chunks * f >= 24)
+    introduce_patterns: float = 0.0  # share of the films whose captions name each pattern where its character first appears
     pool_cache: str = "runs/cache"
     data_seed: int = 1000
     seed: int = 0
@@ -108,6 +110,9 @@ class DMDConfig:
         if self.gan_weight < 0 or self.gan_d_weight < 0: raise CausalCineError("gan_weight and gan_d_weight must be >= 0")
         if self.memory not in ("", "camr", "sink", "window", "full"):
             raise CausalCineError(f"memory must be camr, sink, window, full or '' (the teacher's), got {self.memory!r}")
+        pool_kind_parts(self.pool_kind)   # names the valid kinds if one is unknown
+        if not 0.0 <= self.introduce_patterns <= 1.0:
+            raise CausalCineError(f"introduce_patterns is a share of the films, in [0, 1]; got {self.introduce_patterns}")
         if self.mixed_precision not in ("no", "bf16"):
             raise CausalCineError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
 
@@ -389,10 +394,15 @@ class DMDTrainer:
             {"params": list(m.gan_head.parameters()), "lr": cfg.gan_lr, "name": "gan_head"}],
             betas=(cfg.beta1, 0.999), weight_decay=cfg.weight_decay)
         self.student_ddp, self.critic_ddp, self.opt = acc.prepare(self.student, self.critic, opt)   # DDP wrappers when N > 1
+        if any(parse_pool_kind(k)[0] == "memory" for k in pool_kind_parts(cfg.pool_kind)) and cfg.num_chunks * self.f < MEMORY_POOL_FRAMES:
+            raise CausalCineError(f"the memory pool's films return their protagonist within their first {MEMORY_POOL_FRAMES} latent "
+                                  f"frames; rollouts of {cfg.num_chunks} chunks of {self.f} frames stop before it: use --num-chunks "
+                                  f"{-(-MEMORY_POOL_FRAMES // self.f)} or more")
         if pool is None:
             with acc.main_process_first():           # the main process renders and caches the pool, the others load it
                 pool = LatentFilmPool.shotworld(cfg.num_films, cfg.data_seed, chunk_frames=self.f, progress=self.progress,
-                                                cache_dir=cfg.pool_cache or None)
+                                                cache_dir=cfg.pool_cache or None, kind=cfg.pool_kind,
+                                                introduce_patterns=cfg.introduce_patterns)
         self.pool = pool
         if self.pool.chunk_frames != self.f:
             raise CausalCineError(f"the film pool is cut into chunks of {self.pool.chunk_frames} frames, the teacher uses {self.f}")

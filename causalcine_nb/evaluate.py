@@ -852,11 +852,12 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", required=True, help="causalcine-nb checkpoint (stage 0 or causal)")
     p.add_argument("--num-clips", type=int, default=16, help="one-shot clips (default 16)")
     p.add_argument("--sampler", default=None, help="bidirectional | causal (default: the checkpoint's training stage)")
-    p.add_argument("--steps", type=int, default=20, help="Euler steps (default 20)")
-    p.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance (default 3)")
-    p.add_argument("--shift", type=float, default=3.0, help="timestep shift of the sampling grid (default 3)")
-    p.add_argument("--renoise", type=float, default=0.0, help="share of each sampler step's noise drawn afresh: 0 = Euler "
-                   "(default), 1 = re-noise from scratch at every step (flow.flow_step)")
+    # sampler defaults: the checkpoint's own (a distilled student records its few steps), else a teacher's 20 / 3 / 3 / 0
+    p.add_argument("--steps", type=int, default=None, help="Euler steps (default: the checkpoint's sampler, else 20)")
+    p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (default: the checkpoint's, else 3)")
+    p.add_argument("--shift", type=float, default=None, help="timestep shift of the sampling grid (default: the checkpoint's, else 3)")
+    p.add_argument("--renoise", type=float, default=None, help="share of each sampler step's noise drawn afresh: 0 = Euler, "
+                   "1 = re-noise from scratch at every step (flow.flow_step) (default: the checkpoint's, else 0)")
     p.add_argument("--seed", type=int, default=0, help="sampling seed of the first clip (default 0)")
     p.add_argument("--figure", default=None, help="write the clips figure here (.png)")
     p.add_argument("--json", default=None, help="write the rates here (.json)")
@@ -880,6 +881,10 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         from causalcine_nb.training import load_model, pool_scripts, pool_kind_parts
         if not Path(a.checkpoint).exists(): raise CausalCineError(f"checkpoint {a.checkpoint} not found; pass a model.safetensors written by training")
         if a.threads: torch.set_num_threads(a.threads)
+        sampler_defaults = {"steps": 20, "guidance": 3.0, "shift": 3.0, "renoise": 0.0,
+                            **read_checkpoint(a.checkpoint)[1].get("extra", {}).get("sampler", {})}
+        for k, cast in (("steps", int), ("guidance", float), ("shift", float), ("renoise", float)):
+            if getattr(a, k) is None: setattr(a, k, cast(sampler_defaults[k]))
         check_renoise(a.renoise)
         if a.clips != "random" and ("+" in a.clips or pool_kind_parts(a.clips)[0] == "films"):
             raise CausalCineError(f"--clips takes random, one-character, shapes or shapes:FACTORS (one-shot clips), got {a.clips!r}")

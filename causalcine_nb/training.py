@@ -130,7 +130,7 @@ class TrainConfig:
             raise CausalCineError(f"stage must be 'bidirectional' or 'causal', got {self.stage!r}")
         if self.max_latent_frames % self.chunk_frames:
             raise CausalCineError(f"max_latent_frames={self.max_latent_frames} must be a multiple of chunk_frames={self.chunk_frames}")
-        if "memory" in pool_kind_parts(self.pool_kind) and self.stage == "causal" and self.max_latent_frames < MEMORY_POOL_FRAMES:
+        if any(parse_pool_kind(k)[0] == "memory" for k in pool_kind_parts(self.pool_kind)) and self.stage == "causal" and self.max_latent_frames < MEMORY_POOL_FRAMES:
             raise CausalCineError(f"the memory pool's films return their protagonist within their first {MEMORY_POOL_FRAMES} latent frames; "
                                   f"max_latent_frames={self.max_latent_frames} would crop many returns away: use --max-latent-frames "
                                   f"{MEMORY_POOL_FRAMES} or more")
