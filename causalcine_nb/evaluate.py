@@ -881,11 +881,10 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         from causalcine_nb.training import load_model, pool_scripts, pool_kind_parts
         if not Path(a.checkpoint).exists(): raise CausalCineError(f"checkpoint {a.checkpoint} not found; pass a model.safetensors written by training")
         if a.threads: torch.set_num_threads(a.threads)
-        sampler_defaults = {"steps": 20, "guidance": 3.0, "shift": 3.0, "renoise": 0.0,
-                            **read_checkpoint(a.checkpoint)[1].get("extra", {}).get("sampler", {})}
-        for k, cast in (("steps", int), ("guidance", float), ("shift", float), ("renoise", float)):
-            if getattr(a, k) is None: setattr(a, k, cast(sampler_defaults[k]))
-        check_renoise(a.renoise)
+        from causalcine_nb.directing import default_sampler_settings
+        ss = default_sampler_settings(read_checkpoint(a.checkpoint)[1].get("extra", {}), steps=a.steps, guidance=a.guidance,
+                                      shift=a.shift, renoise=a.renoise)   # also checks them
+        a.steps, a.guidance, a.shift, a.renoise = ss["steps"], ss["guidance"], ss["shift"], ss["renoise"]
         if a.clips != "random" and ("+" in a.clips or pool_kind_parts(a.clips)[0] == "films"):
             raise CausalCineError(f"--clips takes random, one-character, shapes or shapes:FACTORS (one-shot clips), got {a.clips!r}")
         stage = read_checkpoint(a.checkpoint)[1].get("extra", {}).get("train", {}).get("stage", "causal")
