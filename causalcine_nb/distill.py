@@ -22,8 +22,8 @@ from .model import CausalWanDiT, DiTConfig
 from .flow import add_noise, euler_step, cfg as guide, sampling_sigmas, x0_from_velocity
 from .memory import MemoryAttention, MemoryConfig, frame_sigma, _tokens_per_frame, _num_chunks
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_checkpoint
-from .training import (LatentFilmPool, MEMORY_POOL_FRAMES, encode_contexts, load_model, parse_pool_kind,
-                                    plot_loss_curve, pool_kind_parts)
+from .training import (LatentFilmPool, MEMORY_POOL_FRAMES, encode_contexts, has_memory_films, load_model,
+                                    plot_loss_curve)
 
 # %% auto #0
 __all__ = ['DISTILL_STAGES', 'DISTILL_PRESETS', 'LOG_FIELDS', 'DistillConfig', 'student_grid_indices', 'tf_velocity',
@@ -109,8 +109,7 @@ class DistillConfig:
                                   f"from each chunk's noise to its endpoint), got {self.ode_points!r}")
         if self.memory and self.memory not in ("camr", "sink", "window", "full"):
             raise CausalCineError(f"memory must be camr, sink, window, full or '' (the teacher's), got {self.memory!r}")
-        parts = pool_kind_parts(self.pool_kind)   # names the valid kinds if one is unknown
-        if any(parse_pool_kind(k)[0] == "memory" for k in parts) and self.max_latent_frames < MEMORY_POOL_FRAMES:
+        if has_memory_films(self.pool_kind) and self.max_latent_frames < MEMORY_POOL_FRAMES:   # (an unknown kind raises, naming the valid ones)
             # a pair film cropped short of its return teaches the student nothing about memory (BENCHMARKS.md, session 22)
             raise CausalCineError(f"the memory pool's films return their protagonist within their first {MEMORY_POOL_FRAMES} latent "
                                   f"frames; max_latent_frames={self.max_latent_frames} would crop the returns away: use "

@@ -24,7 +24,7 @@ from .flow import cfg as cfg_combine
 from .memory import MemoryConfig, memory_teacher_forcing_forward
 from .rollout import StreamingGenerator
 from .checkpoint import save_checkpoint, load_checkpoint, read_checkpoint
-from .training import LatentFilmPool, MEMORY_POOL_FRAMES, encode_contexts, load_model, parse_pool_kind, pool_kind_parts
+from .training import LatentFilmPool, MEMORY_POOL_FRAMES, encode_contexts, has_memory_films, load_model, pool_kind_parts
 from .text import ShotWorldTextEncoder
 from .directing import DEFAULT_TEACHER, checkpoint_memory
 
@@ -394,7 +394,7 @@ class DMDTrainer:
             {"params": list(m.gan_head.parameters()), "lr": cfg.gan_lr, "name": "gan_head"}],
             betas=(cfg.beta1, 0.999), weight_decay=cfg.weight_decay)
         self.student_ddp, self.critic_ddp, self.opt = acc.prepare(self.student, self.critic, opt)   # DDP wrappers when N > 1
-        if any(parse_pool_kind(k)[0] == "memory" for k in pool_kind_parts(cfg.pool_kind)) and cfg.num_chunks * self.f < MEMORY_POOL_FRAMES:
+        if has_memory_films(cfg.pool_kind) and cfg.num_chunks * self.f < MEMORY_POOL_FRAMES:
             raise CausalCineError(f"the memory pool's films return their protagonist within their first {MEMORY_POOL_FRAMES} latent "
                                   f"frames; rollouts of {cfg.num_chunks} chunks of {self.f} frames stop before it: use --num-chunks "
                                   f"{-(-MEMORY_POOL_FRAMES // self.f)} or more")

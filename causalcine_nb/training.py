@@ -24,11 +24,11 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_che
 # %% auto #0
 __all__ = ['POOL_KINDS', 'CUT_SHOT_FRAMES', 'MEMORY_POOL_FRAMES', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS',
            'CUT_VARIANTS', 'CUT_SHIFTS', 'MEMORY_VARIANTS', 'KINDS', 'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds',
-           'parse_pool_kind', 'pool_kind_parts', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward',
-           'teacher_forcing_loss', 'return_span', 'character_cover', 'introduced', 'still_scripts', 'pool_scripts',
-           'LatentFilmPool', 'LatentStillPool', 'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model',
-           'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'is_image_step', 'batch_loss',
-           'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'train_main']
+           'parse_pool_kind', 'pool_kind_parts', 'has_memory_films', 'TrainConfig', 'packed_inputs',
+           'teacher_forcing_forward', 'teacher_forcing_loss', 'return_span', 'character_cover', 'introduced',
+           'still_scripts', 'pool_scripts', 'LatentFilmPool', 'LatentStillPool', 'encode_contexts', 'plot_loss_curve',
+           'model_extra', 'load_model', 'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'is_image_step',
+           'batch_loss', 'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
 POOL_KINDS = ("films", "one-character", "shapes", "memory", "cuts")   # what LatentFilmPool.shotworld renders (see pool_scripts)
@@ -77,6 +77,10 @@ def pool_kind_parts(kind: str) -> list[str]:
         raise CausalCineError(f"pool kind must be one of {', '.join(POOL_KINDS)}, or several of them joined by '+' "
                               f"without repeats (e.g. shapes+one-character), got {kind!r}")
     return parts
+
+def has_memory_films(kind: str) -> bool:
+    "Whether a `--pool-kind` holds memory films (`memory`, `memory:return`, alone or in a mix): they need 24+ latent frames."
+    return any(parse_pool_kind(k)[0] == "memory" for k in pool_kind_parts(kind))
 
 @dataclass
 class TrainConfig:
@@ -130,7 +134,7 @@ class TrainConfig:
             raise CausalCineError(f"stage must be 'bidirectional' or 'causal', got {self.stage!r}")
         if self.max_latent_frames % self.chunk_frames:
             raise CausalCineError(f"max_latent_frames={self.max_latent_frames} must be a multiple of chunk_frames={self.chunk_frames}")
-        if any(parse_pool_kind(k)[0] == "memory" for k in pool_kind_parts(self.pool_kind)) and self.stage == "causal" and self.max_latent_frames < MEMORY_POOL_FRAMES:
+        if has_memory_films(self.pool_kind) and self.stage == "causal" and self.max_latent_frames < MEMORY_POOL_FRAMES:
             raise CausalCineError(f"the memory pool's films return their protagonist within their first {MEMORY_POOL_FRAMES} latent frames; "
                                   f"max_latent_frames={self.max_latent_frames} would crop many returns away: use --max-latent-frames "
                                   f"{MEMORY_POOL_FRAMES} or more")
