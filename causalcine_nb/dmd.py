@@ -27,13 +27,14 @@ from .checkpoint import save_checkpoint, load_checkpoint, read_checkpoint
 from .training import LatentFilmPool, MEMORY_POOL_FRAMES, encode_contexts, has_memory_films, load_model, pool_kind_parts
 from .text import ShotWorldTextEncoder
 from .directing import DEFAULT_TEACHER, checkpoint_memory
+from .distill import OdePairs, chunk_levels, ode_loss
 
 # %% auto #0
 __all__ = ['DMD_PRESETS', 'LOG_FIELDS', 'dmd_gradient', 'dmd_loss', 'DMDConfig', 'chunk_contexts', 'sample_exit_steps',
            'self_forcing_rollout', 'score_x0', 'fake_score_loss', 'GANHead', 'gan_d_loss', 'gan_g_loss',
            'block_features', 'noisy_half', 'frozen', 'sample_seed', 'draw_dmd_batch', 'StudentRollout', 'FakeCritic',
-           'DMDModels', 'ema_update', 'load_teacher', 'resolve_config', 'DMDTrainer', 'plot_dmd_log', 'dmd_parser',
-           'dmd_main']
+           'DMDModels', 'ema_update', 'load_teacher', 'resolve_config', 'DMDTrainer', 'plot_dmd_log',
+           'check_regression_pairs', 'draw_regression_batch', 'dmd_parser', 'dmd_main']
 
 # %% ../nbs/15_dmd.ipynb #dec4c07c
 def dmd_gradient(x: torch.Tensor, x0_real: torch.Tensor, x0_fake: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -90,6 +91,9 @@ class DMDConfig:
     num_films: int = 200           # ShotWorld films whose prompts (and, for the GAN, real latents) are used
     pool_kind: str = "films"       # which films: a `scripts/train.py --pool-kind` (memory:return: returns to the first setup; needs num_chunks * f >= 24)
     introduce_patterns: float = 0.0  # share of the films whose captions name each pattern where its character first appears
+    regression_pairs: str = ""     # ODE pair folder (`distill.py --stage ode-pairs`): the student also regresses the teacher's ODE endpoints on these films (DMD's regression loss); "" = none
+    regression_weight: float = 0.0 # weight of that regression loss in the generator objective (> 0 with regression_pairs)
+    regression_points: str = ""    # the regression's inputs: trajectory (the teacher's stored states) | straight (noise -> endpoint line); "" = the --init student's --ode-points (else trajectory)
     pool_cache: str = "runs/cache"
     data_seed: int = 1000
     seed: int = 0
@@ -115,9 +119,22 @@ class DMDConfig:
             raise CausalCineError(f"introduce_patterns is a share of the films, in [0, 1]; got {self.introduce_patterns}")
         if self.mixed_precision not in ("no", "bf16"):
             raise CausalCineError(f"mixed_precision must be 'no' or 'bf16', got {self.mixed_precision!r}")
+        if not self.regression_weight >= 0: raise CausalCineError(f"regression_weight must be >= 0, got {self.regression_weight}")
+        if self.regression_weight > 0 and not self.regression_pairs:
+            raise CausalCineError(f"regression_weight={self.regression_weight} needs ODE pairs to regress on: pass --regression-pairs "
+                                  f"FOLDER (made by scripts/distill.py --stage ode-pairs), or --regression-weight 0")
+        if self.regression_points not in ("", "trajectory", "straight"):
+            raise CausalCineError(f"regression_points must be trajectory, straight or '' (the --init student's --ode-points), "
+                                  f"got {self.regression_points!r}")
+        if self.regression_pairs and self.regression_weight == 0:
+            raise CausalCineError(f"--regression-pairs {self.regression_pairs} is unused with regression_weight=0: give a weight "
+                                  f"(e.g. --regression-weight 0.25) or drop the pairs")
 
     @property
     def use_gan(self) -> bool: return self.gan_weight > 0
+
+    @property
+    def use_regression(self) -> bool: return self.regression_weight > 0
 
     @classmethod
     def preset_config(cls, name: str, **overrides) -> "DMDConfig":
@@ -284,9 +301,15 @@ class StudentRollout(nn.Module):
         self.stream = StreamingGenerator(generator, memory, chunk_frames, steps=steps, shift=shift, guidance=1.0,
                                          record_routing=False)
 
-    def forward(self, noise: torch.Tensor, contexts: list, exit_steps, grad: bool = True) -> torch.Tensor:
-        "`self_forcing_rollout` of the student: a film `[B, C, F, H, W]` from `noise`, chunk c exiting at `exit_steps[c]`."
-        return self_forcing_rollout(self.stream, noise, contexts, exit_steps, grad=grad)
+    def forward(self, noise: torch.Tensor, contexts: list, exit_steps, grad: bool = True, regression: dict | None = None):
+        """`self_forcing_rollout` of the student: a film `[B, C, F, H, W]` from `noise`, chunk c exiting at `exit_steps[c]`.
+        With `regression` (a `draw_regression_batch` on the device, plus `context` and `sigmas`): `(film, ode_loss)`, the
+        student's causal ODE regression on those pairs, in the same forward so that DDP averages both gradients."""
+        film = self_forcing_rollout(self.stream, noise, contexts, exit_steps, grad=grad)
+        if regression is None: return film
+        r = regression
+        return film, ode_loss(self.generator, r["clean"], r["traj"], r["sigmas"], r["context"], r["frame_prompt"],
+                              self.stream.chunk_frames, self.stream.memory, levels=r["levels"], points=r.get("points", "trajectory"))
 
 class FakeCritic(nn.Module):
     "The fake score and the optional GAN head (on block `gan_layer`'s features) as one module: `forward` runs every forward of the critic objective."
@@ -324,7 +347,7 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
     with torch.no_grad():
         for pe, pm in zip(ema.parameters(), model.parameters()): pe.lerp_(pm.detach().to(pe.dtype), 1 - decay)
 
-LOG_FIELDS = ["step", "dmd_loss", "dmd_gap", "fake_fm", "gan_d", "gan_g", "logit_real", "logit_fake", "sigma", "seconds"]
+LOG_FIELDS = ["step", "dmd_loss", "dmd_gap", "fake_fm", "gan_d", "gan_g", "logit_real", "logit_fake", "regression", "sigma", "seconds"]
 
 def _load_dit(path: str, fallback: CausalWanDiT) -> CausalWanDiT:
     return copy.deepcopy(fallback) if not path else load_model(path)
@@ -368,6 +391,9 @@ class DMDTrainer:
         seed_everything(cfg.seed)                    # the same initial weights on every process (DDP also broadcasts them)
         teacher, t_extra = load_teacher(cfg)
         self.cfg = cfg = resolve_config(cfg, t_extra)
+        if cfg.use_regression and not cfg.regression_points:   # regress as the ODE stage of the --init student did
+            init_extra = read_checkpoint(cfg.init)[1].get("extra", {}) if cfg.init else {}
+            self.cfg = cfg = replace(cfg, regression_points=init_extra.get("distill", {}).get("ode_points", "trajectory"))
         self.memory = MemoryConfig(cfg.memory, window_chunks=cfg.memory_window, top_k=cfg.memory_top_k)
         self.f, self.progress = cfg.chunk_frames, progress and self.main
         self.teacher = teacher.to(self.device).eval().requires_grad_(False)
@@ -406,6 +432,8 @@ class DMDTrainer:
         self.pool = pool
         if self.pool.chunk_frames != self.f:
             raise CausalCineError(f"the film pool is cut into chunks of {self.pool.chunk_frames} frames, the teacher uses {self.f}")
+        self.pairs = OdePairs(cfg.regression_pairs) if cfg.use_regression else None
+        if self.pairs is not None: check_regression_pairs(self.pairs, cfg, self.pool)
         self.text_encoder = text_encoder or ShotWorldTextEncoder(text_dim=dit.text_dim)
         self.uncond = self.text_encoder.encode([""]).to(self.device)
         self.step, self._update = 0, 0
@@ -428,6 +456,20 @@ class DMDTrainer:
         b = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in b.items()}
         return {**b, "context": ctx, "chunk_contexts": chunk_contexts(ctx, b["frame_prompt"], self.f),
                 "uncond": self.uncond.expand(ctx.shape[0], -1, -1)}
+
+    def regression_batch(self, rank: int | None = None, world: int | None = None) -> dict:
+        "This process's regression films of the current round (`draw_regression_batch`) on the device, with their contexts and the pairs' noise levels."
+        r = draw_regression_batch(self.pairs, self.cfg, self.f, self.step, self.rank if rank is None else rank,
+                                  self.world if world is None else world)
+        ctx = encode_contexts(self.text_encoder, r.pop("captions")).to(self.device)
+        return {**{k: v.to(self.device) if torch.is_tensor(v) else v for k, v in r.items()}, "context": ctx,
+                "sigmas": self.pairs.sigmas.to(self.device), "points": self.cfg.regression_points}
+
+    def generator_batch(self, update: int | None = None, rank: int | None = None, world: int | None = None) -> dict:
+        "`batch` and, in a run with regression pairs, this process's regression films under `regression`."
+        b = self.batch(update, rank, world)
+        if self.pairs is not None: b["regression"] = self.regression_batch(rank, world)
+        return b
 
     def rollout(self, b: dict, grad: bool) -> torch.Tensor:
         "The student's film for the batch's prompts from its noise and exit steps (through DDP when a backward follows)."
@@ -461,9 +503,15 @@ class DMDTrainer:
         return out
 
     def generator_loss(self, b: dict) -> tuple[torch.Tensor, dict]:
-        "The student's objective on a self-forcing rollout: DMD surrogate (real CFG score vs fake score) + `gan_weight` x GAN loss. Call inside `frozen(fake_score, gan_head)`."
+        """The student's objective on a self-forcing rollout: DMD surrogate (real CFG score vs fake score) + `gan_weight` x
+        GAN loss + `regression_weight` x ODE regression on `b['regression']`. Call inside `frozen(fake_score, gan_head)`."""
         c = self.cfg
-        x = self.rollout(b, grad=True)
+        if c.use_regression and "regression" not in b:
+            raise CausalCineError("this run regresses on ODE pairs: draw the generator's batch with generator_batch(), which adds them")
+        with self.autocast():                        # one forward through the (DDP) student for the rollout and the regression
+            res = self.student_ddp(b["noise"], b["chunk_contexts"], b["exits"], grad=True, regression=b.get("regression"))
+        x, reg = res if isinstance(res, tuple) else (res, None)
+        x = x.float()
         sigma, noise, xd = b["sigma"], b["dmd_noise"], x.detach()
         with self.autocast():
             with torch.no_grad():
@@ -479,6 +527,9 @@ class DMDTrainer:
                 g = gan_g_loss(logit)
                 loss = loss + c.gan_weight * g
                 out["gan_g"] = g.item()
+        if reg is not None:
+            loss = loss + c.regression_weight * reg.float()
+            out["regression"] = reg.item()
         return loss, out
 
     def generator_step(self, b: dict) -> dict:
@@ -498,7 +549,7 @@ class DMDTrainer:
         self._update = 0
         crit = [self.critic_step(self.batch()) for _ in range(self.cfg.critic_steps)]
         out = {k: float(np.mean([r[k] for r in crit])) for k in (crit[0] if crit else {})}
-        out.update(self.generator_step(self.batch()))
+        out.update(self.generator_step(self.generator_batch()))
         self.step, self._update = self.step + 1, 0
         return out
 
@@ -524,7 +575,8 @@ class DMDTrainer:
         return {"dit": self.models.generator.config.to_dict(), "train": asdict(c), "stage": "dmd",
                 "sampler": {"steps": c.student_steps, "shift": c.student_shift, "guidance": 1.0},
                 "teacher": c.teacher or "shipped ShotWorld teacher", "init": c.init or "teacher",
-                "processes": self.world, "global_batch": self.global_batch}
+                "processes": self.world, "global_batch": self.global_batch,
+                **({"regression_pairs": self.pairs.settings} if self.pairs is not None else {})}
 
     def save(self, only_if_missing: bool = False):
         """Collective: the main process writes `checkpoint.safetensors` (everything, for --resume) and `model.safetensors`
@@ -604,7 +656,10 @@ def plot_dmd_log(log_csv, out_png=None, title: str = ""):
         if len(y) >= 2 * k_ and k_ > 1:
             ax.plot(step[k_ - 1:], np.convolve(y, np.ones(k_) / k_, mode="valid"), lw=1.8, c=l.get_color(), label=label)
         elif label: l.set_label(label)
-    curve(axs[0], col("dmd_gap")); axs[0].set(title="DMD gap mean|x0_fake - x0_real|", xlabel="generator step")
+    curve(axs[0], col("dmd_gap"), label="DMD gap" if np.isfinite(col("regression")).any() else None)
+    if np.isfinite(col("regression")).any():       # a run with ODE pairs: its regression loss (x0 MSE) beside the gap
+        curve(axs[0], col("regression"), label="ODE regression (x0 MSE)"); axs[0].legend(fontsize=7)
+    axs[0].set(title="DMD gap mean|x0_fake - x0_real|", xlabel="generator step")
     curve(axs[1], col("fake_fm")); axs[1].set(title="fake score flow matching", xlabel="generator step")
     for k in ("gan_d", "gan_g"):
         if np.isfinite(col(k)).any(): curve(axs[2], col(k), label=k)
@@ -614,6 +669,37 @@ def plot_dmd_log(log_csv, out_png=None, title: str = ""):
     fig.suptitle(title); fig.tight_layout()
     if out_png: fig.savefig(out_png, dpi=100); plt.close(fig)
     return fig
+
+# %% ../nbs/15_dmd.ipynb #e6928e11
+def check_regression_pairs(pairs: OdePairs, cfg: DMDConfig, pool: LatentFilmPool) -> None:
+    "Refuse ODE pairs the student cannot regress on: made for another chunk size, step count or shift than the run's, or latents of another shape than the pool's."
+    s, f = pairs.settings, cfg.chunk_frames
+    want = {"chunk_frames": f, "student_steps": cfg.student_steps, "shift": cfg.student_shift}
+    bad = {k: s.get(k) for k, v in want.items() if s.get(k) is None or abs(float(s[k]) - float(v)) > 1e-9}
+    if bad:
+        raise CausalCineError(f"the ODE pairs in {cfg.regression_pairs} were made with {bad} but this run has {want}: make "
+                              f"pairs with scripts/distill.py --stage ode-pairs --chunk-frames {f} --student-steps "
+                              f"{cfg.student_steps} --shift {cfg.student_shift}")
+    got, exp = tuple(pairs.clean.shape[i] for i in (1, 3, 4)), (pool.latents[0].shape[0], *pool.latents[0].shape[2:])
+    if got != exp or pairs.clean.shape[2] % f:
+        raise CausalCineError(f"the ODE pairs in {cfg.regression_pairs} hold latents {list(pairs.clean.shape[1:])} [C, F, h, w]; "
+                              f"the run's films have {exp[0]} channels of {exp[1]}x{exp[2]} in chunks of {f} frames: make the "
+                              f"pairs with this run's teacher and ShotWorld settings")
+
+def draw_regression_batch(pairs: OdePairs, cfg: DMDConfig, chunk_frames: int, step: int, rank: int = 0,
+                          world: int = 1) -> dict:
+    """Process `rank`'s share (of `world`) of round `step`'s regression films: global sample i takes a film of `pairs`
+    and one trajectory level per chunk from a generator keyed by (seed, "regression", step, i)."""
+    if not 0 <= rank < world: raise CausalCineError(f"process {rank} does not exist in a world of {world} processes")
+    n, S, F_ = cfg.batch_size, pairs.traj.shape[1] - 1, pairs.clean.shape[2]
+    picks, levels = [], []
+    for i in range(rank * n, (rank + 1) * n):
+        g = torch.Generator().manual_seed(sample_seed(cfg.seed, "regression", step, i))
+        picks.append(int(torch.randint(len(pairs), (1,), generator=g)))
+        levels.append(chunk_levels(1, F_, chunk_frames, S, generator=g))
+    idx = torch.tensor(picks)
+    return {"clean": pairs.clean[idx].float(), "traj": pairs.traj[idx].float(), "frame_prompt": pairs.frame_prompt[idx].long(),
+            "levels": torch.cat(levels), "captions": [pairs.captions[j] for j in picks], "films": picks}
 
 # %% ../nbs/15_dmd.ipynb #446be78e
 def dmd_parser(preset: str = "toy") -> argparse.ArgumentParser:
