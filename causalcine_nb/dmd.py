@@ -585,8 +585,9 @@ class DMDTrainer:
         if self.main and not (only_if_missing and (out / "model.safetensors").exists()):
             extra = self.student_extra()
             save_checkpoint(out / "checkpoint.safetensors", self.models, self.opt, step=self.step, extra=extra)
-            save_checkpoint(out / "model.safetensors", self.models.generator, None, step=self.step, extra=extra,
-                            ema=self.models.generator_ema, save_rng=False)
+            # the shipped student: its EMA weights alone (the raw generator is in checkpoint.safetensors)
+            save_checkpoint(out / "model.safetensors", self.models.generator_ema, None, step=self.step, extra=extra,
+                            save_rng=False)
         self.acc.wait_for_everyone()
 
     def resume(self):
