@@ -304,10 +304,12 @@ def chunk_levels(batch: int, num_frames: int, chunk_frames: int, high: int, gene
 
 def ode_loss(student: CausalWanDiT, clean: torch.Tensor, traj: torch.Tensor, sigmas: torch.Tensor, context: torch.Tensor,
              frame_prompt, chunk_frames: int, memory, levels: torch.Tensor | None = None,
-             points: str = "trajectory") -> torch.Tensor:
+             points: str = "trajectory", frame_weight: torch.Tensor | None = None) -> torch.Tensor:
     """Causal ODE regression: `traj` `[B, S+1, C, F, H, W]` holds the teacher's states at `sigmas` `[S+1]` (first = the
     noise, last = the endpoint); each chunk is taken at its level `levels` `[B, F]` (random if None) and regressed onto
-    the endpoint. `points="straight"` replaces the stored states by the line (1 - sigma_j) x0* + sigma_j noise."""
+    the endpoint. `points="straight"` replaces the stored states by the line (1 - sigma_j) x0* + sigma_j noise.
+    `frame_weight` `[B, F]` (e.g. 1 on the frames to regress, 0 elsewhere) makes each film's loss the weighted mean of
+    its frames' errors; the loss is the mean over films, so a batch split over processes averages to the same loss."""
     B, S1, C, F_, H, W = traj.shape
     if levels is None: levels = chunk_levels(B, F_, chunk_frames, S1 - 1, device=traj.device)
     s = sigmas.to(traj.device)[levels.to(traj.device)]
@@ -318,7 +320,14 @@ def ode_loss(student: CausalWanDiT, clean: torch.Tensor, traj: torch.Tensor, sig
         x_t = traj.gather(1, idx)[:, 0]
     else: raise CausalCineError(f"points must be 'trajectory' or 'straight', got {points!r}")
     v = tf_velocity(student, clean, x_t, s, context, frame_prompt, chunk_frames, memory)
-    return F.mse_loss(x0_from_velocity(x_t.float(), v.float(), s), traj[:, -1].float())
+    x0_hat = x0_from_velocity(x_t.float(), v.float(), s)
+    if frame_weight is None: return F.mse_loss(x0_hat, traj[:, -1].float())
+    w = frame_weight.to(x0_hat.device, torch.float32)
+    if w.shape != (B, F_) or (w < 0).any() or not (w.sum(1) > 0).all():
+        raise CausalCineError(f"frame_weight must be [B, F] = {[B, F_]} non-negative weights with some weight in every "
+                              f"film, got {list(w.shape)} with film sums {w.sum(1).tolist() if w.dim() == 2 else '?'}")
+    per_frame = (x0_hat - traj[:, -1].float()).pow(2).mean(dim=(1, 3, 4))          # [B, F]
+    return ((per_frame * w).sum(1) / w.sum(1)).mean()
 
 # %% ../nbs/14_distill_init.ipynb #de5333ef
 @torch.no_grad()

@@ -28,13 +28,15 @@ from .training import LatentFilmPool, MEMORY_POOL_FRAMES, encode_contexts, has_m
 from .text import ShotWorldTextEncoder
 from .directing import DEFAULT_TEACHER, checkpoint_memory
 from .distill import OdePairs, chunk_levels, ode_loss
+from .shotworld import parse_caption
 
 # %% auto #0
-__all__ = ['DMD_PRESETS', 'LOG_FIELDS', 'dmd_gradient', 'dmd_loss', 'DMDConfig', 'chunk_contexts', 'sample_exit_steps',
-           'self_forcing_rollout', 'score_x0', 'fake_score_loss', 'GANHead', 'gan_d_loss', 'gan_g_loss',
-           'block_features', 'noisy_half', 'frozen', 'sample_seed', 'draw_dmd_batch', 'StudentRollout', 'FakeCritic',
-           'DMDModels', 'ema_update', 'load_teacher', 'resolve_config', 'DMDTrainer', 'plot_dmd_log',
-           'check_regression_pairs', 'draw_regression_batch', 'dmd_parser', 'dmd_main']
+__all__ = ['REGRESSION_FRAMES', 'DMD_PRESETS', 'LOG_FIELDS', 'dmd_gradient', 'dmd_loss', 'DMDConfig', 'chunk_contexts',
+           'sample_exit_steps', 'self_forcing_rollout', 'score_x0', 'fake_score_loss', 'GANHead', 'gan_d_loss',
+           'gan_g_loss', 'block_features', 'noisy_half', 'frozen', 'sample_seed', 'draw_dmd_batch', 'StudentRollout',
+           'FakeCritic', 'DMDModels', 'ema_update', 'load_teacher', 'resolve_config', 'DMDTrainer', 'plot_dmd_log',
+           'check_regression_pairs', 'reappearance_frames', 'regression_frame_weights', 'draw_regression_batch',
+           'dmd_parser', 'dmd_main']
 
 # %% ../nbs/15_dmd.ipynb #dec4c07c
 def dmd_gradient(x: torch.Tensor, x0_real: torch.Tensor, x0_fake: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -52,6 +54,8 @@ def dmd_loss(x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
     return 0.5 * F.mse_loss(x.float(), (x.float() - grad.float()).detach())
 
 # %% ../nbs/15_dmd.ipynb #53bd7f40
+REGRESSION_FRAMES = ("all", "reappearances", "others")   # which frames of the ODE pairs DMD's regression loss covers
+
 @dataclass
 class DMDConfig:
     "Everything a DMD run needs; each field is a `--flag` of `dmd_main` (`scripts/distill.py --stage dmd`)."
@@ -94,6 +98,7 @@ class DMDConfig:
     regression_pairs: str = ""     # ODE pair folder (`distill.py --stage ode-pairs`): the student also regresses the teacher's ODE endpoints on these films (DMD's regression loss); "" = none
     regression_weight: float = 0.0 # weight of that regression loss in the generator objective (> 0 with regression_pairs)
     regression_points: str = ""    # the regression's inputs: trajectory (the teacher's stored states) | straight (noise -> endpoint line); "" = the --init student's --ode-points (else trajectory)
+    regression_frames: str = "all" # the frames it regresses: all | reappearances (frames of shots that show a character of an earlier shot again; films without one are not drawn) | others (the rest: an ablation)
     pool_cache: str = "runs/cache"
     data_seed: int = 1000
     seed: int = 0
@@ -126,6 +131,8 @@ class DMDConfig:
         if self.regression_points not in ("", "trajectory", "straight"):
             raise CausalCineError(f"regression_points must be trajectory, straight or '' (the --init student's --ode-points), "
                                   f"got {self.regression_points!r}")
+        if self.regression_frames not in REGRESSION_FRAMES:
+            raise CausalCineError(f"regression_frames must be one of {list(REGRESSION_FRAMES)}, got {self.regression_frames!r}")
         if self.regression_pairs and self.regression_weight == 0:
             raise CausalCineError(f"--regression-pairs {self.regression_pairs} is unused with regression_weight=0: give a weight "
                                   f"(e.g. --regression-weight 0.25) or drop the pairs")
@@ -309,7 +316,8 @@ class StudentRollout(nn.Module):
         if regression is None: return film
         r = regression
         return film, ode_loss(self.generator, r["clean"], r["traj"], r["sigmas"], r["context"], r["frame_prompt"],
-                              self.stream.chunk_frames, self.stream.memory, levels=r["levels"], points=r.get("points", "trajectory"))
+                              self.stream.chunk_frames, self.stream.memory, levels=r["levels"], points=r.get("points", "trajectory"),
+                              frame_weight=r.get("frame_weight"))
 
 class FakeCritic(nn.Module):
     "The fake score and the optional GAN head (on block `gan_layer`'s features) as one module: `forward` runs every forward of the critic objective."
@@ -686,21 +694,50 @@ def check_regression_pairs(pairs: OdePairs, cfg: DMDConfig, pool: LatentFilmPool
         raise CausalCineError(f"the ODE pairs in {cfg.regression_pairs} hold latents {list(pairs.clean.shape[1:])} [C, F, h, w]; "
                               f"the run's films have {exp[0]} channels of {exp[1]}x{exp[2]} in chunks of {f} frames: make the "
                               f"pairs with this run's teacher and ShotWorld settings")
+    if cfg.regression_frames == "reappearances" and not regression_frame_weights(pairs, "reappearances").any():
+        raise CausalCineError(f"--regression-frames reappearances: no film of the ODE pairs in {cfg.regression_pairs} shows "
+                              f"a character again after a cut; make pairs of memory films (scripts/distill.py --stage "
+                              f"ode-pairs --pool-kind memory:return --max-latent-frames 24) or use --regression-frames all")
+
+def reappearance_frames(captions: list[str], frame_prompt) -> torch.Tensor:
+    """`BoolTensor [F]`: True on the frames of a shot that shows a character (colour and shape) of an earlier shot of
+    the film again. `frame_prompt` `[F]` gives each frame's shot, an index into the ShotWorld `captions`."""
+    fp = [int(i) for i in frame_prompt]
+    cast = {s: set(parse_caption(captions[s])["characters"]) for s in dict.fromkeys(fp)}
+    shown, out = set(), []
+    for f, s in enumerate(fp):
+        if f and s != fp[f - 1]: shown |= cast[fp[f - 1]]          # a cut: the shot before joins the film's past
+        out.append(bool(cast[s] & shown))
+    return torch.tensor(out, dtype=torch.bool)
+
+def regression_frame_weights(pairs: OdePairs, frames: str = "all") -> torch.Tensor:
+    "`[N, F]` weights of each pair film's frames in the regression loss: ones (`all`), its `reappearance_frames`, or the `others`."
+    N, F_ = pairs.clean.shape[0], pairs.clean.shape[2]
+    if frames == "all": return torch.ones(N, F_)
+    if frames not in REGRESSION_FRAMES: raise CausalCineError(f"frames must be one of {list(REGRESSION_FRAMES)}, got {frames!r}")
+    back = torch.stack([reappearance_frames(c, fp) for c, fp in zip(pairs.captions, pairs.frame_prompt)]).float()
+    return back if frames == "reappearances" else 1 - back
 
 def draw_regression_batch(pairs: OdePairs, cfg: DMDConfig, chunk_frames: int, step: int, rank: int = 0,
                           world: int = 1) -> dict:
     """Process `rank`'s share (of `world`) of round `step`'s regression films: global sample i takes a film of `pairs`
-    and one trajectory level per chunk from a generator keyed by (seed, "regression", step, i)."""
+    and one trajectory level per chunk from a generator keyed by (seed, "regression", step, i). With
+    `cfg.regression_frames="reappearances"` only films with reappearance frames are drawn, and `frame_weight` marks them."""
     if not 0 <= rank < world: raise CausalCineError(f"process {rank} does not exist in a world of {world} processes")
     n, S, F_ = cfg.batch_size, pairs.traj.shape[1] - 1, pairs.clean.shape[2]
+    weights = regression_frame_weights(pairs, cfg.regression_frames)
+    eligible = torch.nonzero(weights.sum(1) > 0)[:, 0]
+    if not len(eligible): raise CausalCineError(f"no film of the ODE pairs has {cfg.regression_frames} frames to regress")
     picks, levels = [], []
     for i in range(rank * n, (rank + 1) * n):
         g = torch.Generator().manual_seed(sample_seed(cfg.seed, "regression", step, i))
-        picks.append(int(torch.randint(len(pairs), (1,), generator=g)))
+        picks.append(int(eligible[torch.randint(len(eligible), (1,), generator=g)]))
         levels.append(chunk_levels(1, F_, chunk_frames, S, generator=g))
     idx = torch.tensor(picks)
-    return {"clean": pairs.clean[idx].float(), "traj": pairs.traj[idx].float(), "frame_prompt": pairs.frame_prompt[idx].long(),
-            "levels": torch.cat(levels), "captions": [pairs.captions[j] for j in picks], "films": picks}
+    out = {"clean": pairs.clean[idx].float(), "traj": pairs.traj[idx].float(), "frame_prompt": pairs.frame_prompt[idx].long(),
+           "levels": torch.cat(levels), "captions": [pairs.captions[j] for j in picks], "films": picks}
+    if cfg.regression_frames != "all": out["frame_weight"] = weights[idx]
+    return out
 
 # %% ../nbs/15_dmd.ipynb #446be78e
 def dmd_parser(preset: str = "toy") -> argparse.ArgumentParser:
