@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from .core import CausalCineError, seed_everything, write_json, resolve_device
 from .model import CausalWanDiT, DiTConfig
 from .flow import add_noise, euler_step, x0_from_velocity, velocity_target, sample_train_sigma
+from .flow import check_warm_start, sampling_sigmas, warm_start_latent
 from .flow import cfg as cfg_combine
 from .memory import MemoryConfig, memory_teacher_forcing_forward
 from .rollout import StreamingGenerator
@@ -32,11 +33,11 @@ from .shotworld import parse_caption
 
 # %% auto #0
 __all__ = ['REGRESSION_FRAMES', 'DMD_PRESETS', 'LOG_FIELDS', 'dmd_gradient', 'dmd_loss', 'DMDConfig', 'chunk_contexts',
-           'sample_exit_steps', 'self_forcing_rollout', 'score_x0', 'fake_score_loss', 'GANHead', 'gan_d_loss',
-           'gan_g_loss', 'block_features', 'noisy_half', 'frozen', 'sample_seed', 'draw_dmd_batch', 'StudentRollout',
-           'FakeCritic', 'DMDModels', 'ema_update', 'load_teacher', 'resolve_config', 'DMDTrainer', 'plot_dmd_log',
-           'check_regression_pairs', 'reappearance_frames', 'regression_frame_weights', 'draw_regression_batch',
-           'dmd_parser', 'dmd_main']
+           'sample_exit_steps', 'chunk_continues', 'warm_start_index', 'self_forcing_rollout', 'score_x0',
+           'fake_score_loss', 'GANHead', 'gan_d_loss', 'gan_g_loss', 'block_features', 'noisy_half', 'frozen',
+           'sample_seed', 'draw_dmd_batch', 'StudentRollout', 'FakeCritic', 'DMDModels', 'ema_update', 'load_teacher',
+           'resolve_config', 'DMDTrainer', 'plot_dmd_log', 'check_regression_pairs', 'reappearance_frames',
+           'regression_frame_weights', 'draw_regression_batch', 'dmd_parser', 'dmd_main']
 
 # %% ../nbs/15_dmd.ipynb #dec4c07c
 def dmd_gradient(x: torch.Tensor, x0_real: torch.Tensor, x0_fake: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -98,6 +99,7 @@ class DMDConfig:
     regression_pairs: str = ""     # ODE pair folder (`distill.py --stage ode-pairs`): the student also regresses the teacher's ODE endpoints on these films (DMD's regression loss); "" = none
     regression_weight: float = 0.0 # weight of that regression loss in the generator objective (> 0 with regression_pairs)
     regression_points: str = ""    # the regression's inputs: trajectory (the teacher's stored states) | straight (noise -> endpoint line); "" = the --init student's --ode-points (else trajectory)
+    warm_start: float = 1.0        # the student's rollouts (and its sampler): a chunk that continues its shot starts from the previous chunk's last frame noised to this level of the student's grid (e.g. 0.75 for 4 steps, shift 3); 1 = off
     regression_frames: str = "all" # the frames it regresses: all | reappearances (frames of shots that show a character of an earlier shot again; films without one are not drawn) | others (the rest: an ablation)
     pool_cache: str = "runs/cache"
     data_seed: int = 1000
@@ -131,6 +133,12 @@ class DMDConfig:
         if self.regression_points not in ("", "trajectory", "straight"):
             raise CausalCineError(f"regression_points must be trajectory, straight or '' (the --init student's --ode-points), "
                                   f"got {self.regression_points!r}")
+        check_warm_start(self.warm_start)
+        if self.warm_start < 1.0:                              # on the grid, so that the rollout's steps are the sampler's
+            levels = [round(float(s), 4) for s in sampling_sigmas(self.student_steps, self.student_shift)[1:-1]]
+            if not any(abs(s - self.warm_start) < 1e-4 for s in levels):
+                raise CausalCineError(f"warm_start={self.warm_start} must be a level of the student's {self.student_steps}-step "
+                                      f"grid (shift {self.student_shift}): one of {levels}, or 1 (off)")
         if self.regression_frames not in REGRESSION_FRAMES:
             raise CausalCineError(f"regression_frames must be one of {list(REGRESSION_FRAMES)}, got {self.regression_frames!r}")
         if self.regression_pairs and self.regression_weight == 0:
@@ -173,9 +181,27 @@ def sample_exit_steps(num_chunks: int, steps: int, same: bool = False, generator
     if same: return [int(torch.randint(steps, (1,), generator=generator))] * num_chunks
     return torch.randint(steps, (num_chunks,), generator=generator).tolist()
 
-def self_forcing_rollout(gen: StreamingGenerator, noise: torch.Tensor, contexts: list, exit_steps, grad: bool = True) -> torch.Tensor:
+def chunk_continues(frame_prompt: torch.Tensor, chunk_frames: int) -> torch.Tensor:
+    "`BoolTensor [B, N]`: True where chunk c of a film continues the shot of chunk c - 1 (where a warm start may begin)."
+    fp = frame_prompt[:, ::chunk_frames]
+    return torch.cat([torch.zeros_like(fp[:, :1], dtype=torch.bool), fp[:, 1:] == fp[:, :-1]], 1)
+
+def warm_start_index(sigmas: torch.Tensor, warm_start: float) -> int:
+    "Index of `warm_start` among the inner levels of the student's grid `sigmas`, or a clear error."
+    inner = [float(s) for s in sigmas[1:-1]]
+    hits = [i + 1 for i, s in enumerate(inner) if abs(s - warm_start) < 1e-5]
+    if not hits:
+        raise CausalCineError(f"a warm-started rollout starts on a level of the student's grid, so that its steps are the "
+                              f"ones it samples with; warm_start={warm_start} is not one of {[round(s, 4) for s in inner]}")
+    return hits[0]
+
+def self_forcing_rollout(gen: StreamingGenerator, noise: torch.Tensor, contexts: list, exit_steps, grad: bool = True,
+                         continues: torch.Tensor | None = None) -> torch.Tensor:
     """The student's causal rollout `[B, C, F, H, W]` from `noise`: chunk c denoises without gradient up to its exit
-    step `exit_steps[c]`, predicts its clean chunk there (with gradient if `grad`) and commits it detached to the cache."""
+    step `exit_steps[c]`, predicts its clean chunk there (with gradient if `grad`) and commits it detached to the cache.
+    With `gen.warm_start` < 1 and `continues` `[B, N]` (`chunk_continues`), a chunk that continues its shot starts, as
+    in `StreamingGenerator.step_chunk`, from the previous chunk's last frame noised to `warm_start` (level k of the
+    grid) and runs the grid's steps from k; its exit step is k + `exit_steps[c]` mod (steps - k)."""
     f, steps = gen.chunk_frames, gen.sigmas.numel() - 1
     if noise.ndim != 5 or noise.shape[2] % f:
         raise CausalCineError(f"noise must be [B, C, F, H, W] with F a multiple of chunk_frames={f}, got {list(noise.shape)}")
@@ -189,9 +215,31 @@ def self_forcing_rollout(gen: StreamingGenerator, noise: torch.Tensor, contexts:
     with torch.set_grad_enabled(grad):
         for ctx in contexts: gen.cross_kv(ctx)             # text K/V once per prompt (with a graph when training)
     sig = gen.sigmas.to(noise.device)
+    warm = gen.warm_start < 1.0 and continues is not None
+    if warm:
+        k = warm_start_index(gen.sigmas, gen.warm_start)
+        continues = torch.as_tensor(continues, dtype=torch.bool, device=noise.device)
+        if continues.shape != (noise.shape[0], N):
+            raise CausalCineError(f"continues must be [B, N] = {[noise.shape[0], N]} (chunk_continues), got {list(continues.shape)}")
     out = []
     for c in range(N):
         x, s, ctx = noise[:, :, c * f:(c + 1) * f], exits[c], contexts[c]
+        if warm and c > 0 and bool(continues[:, c].any()):
+            cont = continues[:, c]
+            start = torch.where(cont, k, 0)                         # per film: the grid index its chunk starts at
+            stop = start + s % (steps - start)                      # per film: its exit step
+            bc = lambda m: m[:, None, None, None, None]
+            x = torch.where(bc(cont), warm_start_latent(out[-1].detach(), x, gen.warm_start), x)
+            with torch.no_grad():
+                for i in range(int(stop.max())):
+                    active = (start <= i) & (i < stop)
+                    if bool(active.any()):
+                        x = torch.where(bc(active), euler_step(x, gen.predict(x, sig[i], ctx), sig[i], sig[i + 1]), x)
+            with torch.set_grad_enabled(grad):
+                x0 = x0_from_velocity(x, gen.predict(x, sig[stop], ctx), sig[stop])
+            with torch.no_grad(): gen.commit(x0.detach(), ctx)
+            out.append(x0)
+            continue
         with torch.no_grad():
             for i in range(s): x = euler_step(x, gen.predict(x, sig[i], ctx), sig[i], sig[i + 1])
         with torch.set_grad_enabled(grad):
@@ -302,17 +350,20 @@ def draw_dmd_batch(pool: LatentFilmPool, cfg: DMDConfig, step: int, update: int,
 # %% ../nbs/15_dmd.ipynb #e914e508
 class StudentRollout(nn.Module):
     "The student as a module whose `forward` is its self-forcing rollout, so a DDP wrapper (`accelerate.prepare`) averages the rollout's gradients."
-    def __init__(self, generator: CausalWanDiT, memory, chunk_frames: int, steps: int = 4, shift: float = 3.0):
+    def __init__(self, generator: CausalWanDiT, memory, chunk_frames: int, steps: int = 4, shift: float = 3.0,
+                 warm_start: float = 1.0):
         super().__init__()
         self.generator = generator
         self.stream = StreamingGenerator(generator, memory, chunk_frames, steps=steps, shift=shift, guidance=1.0,
-                                         record_routing=False)
+                                         warm_start=warm_start, record_routing=False)
 
-    def forward(self, noise: torch.Tensor, contexts: list, exit_steps, grad: bool = True, regression: dict | None = None):
-        """`self_forcing_rollout` of the student: a film `[B, C, F, H, W]` from `noise`, chunk c exiting at `exit_steps[c]`.
+    def forward(self, noise: torch.Tensor, contexts: list, exit_steps, grad: bool = True, regression: dict | None = None,
+                continues: torch.Tensor | None = None):
+        """`self_forcing_rollout` of the student: a film `[B, C, F, H, W]` from `noise`, chunk c exiting at `exit_steps[c]`
+        (warm-started where `continues`, when the stream has a warm start).
         With `regression` (a `draw_regression_batch` on the device, plus `context` and `sigmas`): `(film, ode_loss)`, the
         student's causal ODE regression on those pairs, in the same forward so that DDP averages both gradients."""
-        film = self_forcing_rollout(self.stream, noise, contexts, exit_steps, grad=grad)
+        film = self_forcing_rollout(self.stream, noise, contexts, exit_steps, grad=grad, continues=continues)
         if regression is None: return film
         r = regression
         return film, ode_loss(self.generator, r["clean"], r["traj"], r["sigmas"], r["context"], r["frame_prompt"],
@@ -419,7 +470,8 @@ class DMDTrainer:
         m = self.models
         # the modules whose forward is what needs averaged gradients (see "Modules that DDP can see"); they share
         # their parameters with `models`, which stays unwrapped for checkpoints
-        self.student = StudentRollout(m.generator, self.memory, self.f, steps=cfg.student_steps, shift=cfg.student_shift)
+        self.student = StudentRollout(m.generator, self.memory, self.f, steps=cfg.student_steps, shift=cfg.student_shift,
+                                      warm_start=cfg.warm_start)
         self.critic = FakeCritic(m.fake_score, self.memory, self.f, m.gan_head if cfg.use_gan else None, self.gan_layer)
         self.gen = self.student.stream
         opt = torch.optim.AdamW([
@@ -463,6 +515,7 @@ class DMDTrainer:
         ctx = encode_contexts(self.text_encoder, b.pop("captions")).to(self.device)
         b = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in b.items()}
         return {**b, "context": ctx, "chunk_contexts": chunk_contexts(ctx, b["frame_prompt"], self.f),
+                "continues": chunk_continues(b["frame_prompt"], self.f),
                 "uncond": self.uncond.expand(ctx.shape[0], -1, -1)}
 
     def regression_batch(self, rank: int | None = None, world: int | None = None) -> dict:
@@ -483,7 +536,7 @@ class DMDTrainer:
         "The student's film for the batch's prompts from its noise and exit steps (through DDP when a backward follows)."
         net = self.student_ddp if grad else self.student
         with self.autocast():
-            return net(b["noise"], b["chunk_contexts"], b["exits"], grad=grad).float()
+            return net(b["noise"], b["chunk_contexts"], b["exits"], grad=grad, continues=b.get("continues")).float()
 
     def critic_loss(self, b: dict) -> tuple[torch.Tensor, dict]:
         "The critic objective on a fresh student film: fake-score flow matching (+ `gan_d_weight` x the head's logistic loss)."
@@ -517,7 +570,8 @@ class DMDTrainer:
         if c.use_regression and "regression" not in b:
             raise CausalCineError("this run regresses on ODE pairs: draw the generator's batch with generator_batch(), which adds them")
         with self.autocast():                        # one forward through the (DDP) student for the rollout and the regression
-            res = self.student_ddp(b["noise"], b["chunk_contexts"], b["exits"], grad=True, regression=b.get("regression"))
+            res = self.student_ddp(b["noise"], b["chunk_contexts"], b["exits"], grad=True, regression=b.get("regression"),
+                                   continues=b.get("continues"))
         x, reg = res if isinstance(res, tuple) else (res, None)
         x = x.float()
         sigma, noise, xd = b["sigma"], b["dmd_noise"], x.detach()
@@ -581,7 +635,8 @@ class DMDTrainer:
         "The student checkpoint's `extra`: DiT shape, memory rule / chunk size (as `train`), few-step sampler settings."
         c = self.cfg
         return {"dit": self.models.generator.config.to_dict(), "train": asdict(c), "stage": "dmd",
-                "sampler": {"steps": c.student_steps, "shift": c.student_shift, "guidance": 1.0},
+                "sampler": {"steps": c.student_steps, "shift": c.student_shift, "guidance": 1.0,
+                            **({"warm_start": c.warm_start} if c.warm_start < 1.0 else {})},
                 "teacher": c.teacher or "shipped ShotWorld teacher", "init": c.init or "teacher",
                 "processes": self.world, "global_batch": self.global_batch,
                 **({"regression_pairs": self.pairs.settings} if self.pairs is not None else {})}
