@@ -25,12 +25,12 @@ __all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPORT_FI
            'PROBE_FRAMINGS', 'WORD_PROBE_KINDS', 'COPY_PROBE_SEED', 'COPY_GAPS', 'COPY_PROBE_SIGMAS', 'COPY_ATTRIBUTES',
            'match_films', 'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main',
            'RunConfig', 'FilmMaker', 'run_benchmark', 'metric_stats', 'paired_difference', 'reappearance_recall',
-           'recall_table', 'benchmark_tables', 'write_gallery', 'benchmark_main', 'compare_main', 'single_shot_pool',
-           'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model', 'probe_framings',
-           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'shape_by_framing',
-           'shape_rates', 'shape_confusion', 'pattern_spread', 'pattern_rates', 'plot_shape_confusion', 'drawing_probe',
-           'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe',
-           'copy_probe_scripts', 'copy_probe', 'plot_copy_probe', 'copy_probe_main']
+           'recall_table', 'inter_shot_agreement', 'agreement_table', 'benchmark_tables', 'write_gallery',
+           'benchmark_main', 'compare_main', 'single_shot_pool', 'train_joint_bidirectional', 'tune_config',
+           'tune_reproduction_model', 'probe_framings', 'drawing_probe_scripts', 'model_drawer', 'rendered_drawer',
+           'codec_drawer', 'shape_by_framing', 'shape_rates', 'shape_confusion', 'pattern_spread', 'pattern_rates',
+           'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts',
+           'swap_word', 'word_probe', 'copy_probe_scripts', 'copy_probe', 'plot_copy_probe', 'copy_probe_main']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -116,6 +116,7 @@ def evaluate_film(frames: np.ndarray, script: ShotScript, judge=None, detectors:
             scores["reappearance_matches_cast"] = j["reappearance"]["matches_cast"]; labels["reappearance_matches_cast"] = j["reappearance"]["backbone"]
             details["reappearance_attributes"] = j["reappearance"]["attributes"]
         details["text_alignment_parts"] = j["text_alignment"]["parts"]
+        details["inter_shot_agreement"] = j["inter_shot"]["agreement"]
     pre = "paper_" if sw is not None else ""
     pairs_script = sw if sw is not None else script
     if bb.text_video is not None: put(pre + "text_alignment", M.text_alignment(frames, script, bb.text_video))
@@ -430,6 +431,23 @@ def recall_table(recall: dict, set_name: str = "memory") -> str:
                                                for a in attrs) + f" | {v['films']} |")
     return "\n".join(lines)
 
+def inter_shot_agreement(report: dict) -> dict:
+    """How the shots of a character agree over a report's films (`judges.identity_agreement`, pooled over every shared
+    character of every same-subject shot pair): the share of each outcome and the count. `{}` when no film has them."""
+    rows = [f["details"]["inter_shot_agreement"] for f in report["films"].values() if "inter_shot_agreement" in f.get("details", {})]
+    n = sum(sum(r.values()) for r in rows)
+    if not n: return {}
+    return {**{k: sum(r.get(k, 0) for r in rows) / n for k in rows[0]}, "characters": n}
+
+def agreement_table(agree: dict, set_name: str) -> str:
+    "Markdown: a row per configuration, the shares of `inter_shot_agreement`'s outcomes."
+    lines = [f"How a character's shots agree (`{set_name}`; judged shape and pattern, every shared character of every "
+             "same-subject shot pair): the same and as cast / the same but not as cast / different / missing in one", "",
+             "| configuration | same, right | same, wrong | differ | missing | characters |", "|---|---|---|---|---|---|"]
+    lines += [f"| `{label}` | " + " | ".join(_fmt(v[k]) for k in ("same_right", "same_wrong", "differ", "missing"))
+              + f" | {v['characters']} |" for label, v in agree.items() if v]
+    return "\n".join(lines)
+
 def benchmark_tables(results: dict) -> str:
     """Markdown: one table per set (a row per configuration, each cell the mean ± its standard error over the films), the
     paired differences from the baseline configuration (`results["baseline"]`, else the first), `recall_table` on memory
@@ -463,6 +481,8 @@ def benchmark_tables(results: dict) -> str:
             lines.append("")
         recall = {label: reappearance_recall(r) for label, r in reps}
         if any(v for v in recall.values()): lines += [recall_table(recall, s), ""]
+        agree = {label: inter_shot_agreement(r) for label, r in reps}
+        if any(v for v in agree.values()): lines += [agreement_table(agree, s), ""]
         routed = [(label, r["return_routing"]) for label, r in reps if r.get("return_routing")]
         if routed:
             lines += ["Where CAMR routed the return's first chunk (`directing.return_routing`): the share of its routed frames "

@@ -22,11 +22,11 @@ from .shotworld import (VOCAB, ShotWorldConfig, annotate_script, film_seed, fram
 
 # %% auto #0
 __all__ = ['PLACES', 'FRAMINGS', 'COLOURS', 'SHAPES', 'PATTERNS', 'SIZES', 'ATTRIBUTES', 'NC', 'HEADS', 'CHAR_HEADS',
-           'JUDGE_TRAIN_SEED', 'JUDGE_HELDOUT_SEED', 'JUDGE_FORMAT', 'IDENTITY_ATTRIBUTES', 'frame_labels',
-           'colour_masks', 'JudgeNet', 'random_shot_script', 'judge_dataset', 'judge_loss', 'train_judge',
-           'default_judge_path', 'save_judge', 'load_judge', 'shot_reading', 'read_film', 'judge_text_alignment',
-           'judge_encoder', 'same_identity', 'judge_inter_shot', 'judge_reappearance', 'judge_film',
-           'repeat_first_shot', 'impostor_return', 'judge_accuracy', 'make_judge']
+           'JUDGE_TRAIN_SEED', 'JUDGE_HELDOUT_SEED', 'JUDGE_FORMAT', 'IDENTITY_ATTRIBUTES', 'AGREEMENTS',
+           'frame_labels', 'colour_masks', 'JudgeNet', 'random_shot_script', 'judge_dataset', 'judge_loss',
+           'train_judge', 'default_judge_path', 'save_judge', 'load_judge', 'shot_reading', 'read_film',
+           'judge_text_alignment', 'judge_encoder', 'same_identity', 'identity_agreement', 'judge_inter_shot',
+           'judge_reappearance', 'judge_film', 'repeat_first_shot', 'impostor_return', 'judge_accuracy', 'make_judge']
 
 # %% ../nbs/21_judges.ipynb #0654c058
 PLACES, FRAMINGS = VOCAB["place"], VOCAB["framing"]
@@ -306,18 +306,30 @@ def same_identity(a: dict, b: dict, colour: str, attributes: Sequence[str] = IDE
     if colour not in a["characters"] or colour not in b["characters"]: return False
     return all(a["characters"][colour][k] == b["characters"][colour][k] for k in attributes)
 
+AGREEMENTS = ("same_right", "same_wrong", "differ", "missing")
+
+def identity_agreement(a: dict, b: dict, cast_entry: dict, attributes: Sequence[str] = IDENTITY_ATTRIBUTES) -> str:
+    """How two shot readings of one character agree: `missing` (not found in one of them), `differ`, or the same
+    identity, drawn as its cast entry says (`same_right`) or drawn the same wrong way in both (`same_wrong`)."""
+    col = cast_entry["colour"]
+    if col not in a["characters"] or col not in b["characters"]: return "missing"
+    if not same_identity(a, b, col, attributes): return "differ"
+    return "same_right" if all(a["characters"][col][k] == cast_entry[k] for k in attributes) else "same_wrong"
+
 def judge_inter_shot(frames: np.ndarray, script: ShotScript, judge: JudgeNet, readings: list | None = None) -> dict:
-    "Fraction of shared characters judged the same identity, averaged over the script's same-subject shot pairs."
+    """Fraction of shared characters judged the same identity, averaged over the script's same-subject shot pairs;
+    `agreement` counts every shared character of every pair by `identity_agreement` (consistent, but right or wrong?)."""
     from causalcine_nb.metrics import same_subject_pairs
     readings = readings if readings is not None else read_film(frames, script, judge)
     cast = script.extra.get("cast")
     if cast is None: raise CausalCineError("judge_inter_shot needs a ShotWorld script with its cast (extra['cast'])")
-    pairs, per_pair = same_subject_pairs(script), []
+    pairs, per_pair, agreement = same_subject_pairs(script), [], dict.fromkeys(AGREEMENTS, 0)
     for a, b in pairs:
         shared = set(script.shots[a].extra["characters"]) & set(script.shots[b].extra["characters"])
         per_pair.append(float(np.mean([same_identity(readings[a], readings[b], cast[i]["colour"]) for i in sorted(shared)])))
+        for i in sorted(shared): agreement[identity_agreement(readings[a], readings[b], cast[i])] += 1
     return {"metric": "inter_shot", "score": float(np.mean(per_pair)) if per_pair else None, "per_pair": per_pair,
-            "pairs": pairs, "backbone": judge.label}
+            "pairs": pairs, "agreement": agreement, "backbone": judge.label}
 
 def judge_reappearance(frames: np.ndarray, script: ShotScript, judge: JudgeNet, readings: list | None = None) -> dict:
     "Memory films: is the returning protagonist judged the same as in its last shot before the absence (and as its cast entry)?"
