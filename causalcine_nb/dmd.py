@@ -770,7 +770,10 @@ def regression_frame_weights(pairs: OdePairs, frames: str = "all") -> torch.Tens
     N, F_ = pairs.clean.shape[0], pairs.clean.shape[2]
     if frames == "all": return torch.ones(N, F_)
     if frames not in REGRESSION_FRAMES: raise CausalCineError(f"frames must be one of {list(REGRESSION_FRAMES)}, got {frames!r}")
-    back = torch.stack([reappearance_frames(c, fp) for c, fp in zip(pairs.captions, pairs.frame_prompt)]).float()
+    try: back = torch.stack([reappearance_frames(c, fp) for c, fp in zip(pairs.captions, pairs.frame_prompt)]).float()
+    except CausalCineError as err:     # e.g. pairs of real films: their captions do not name ShotWorld characters
+        raise CausalCineError(f"--regression-frames {frames} finds the returning characters in ShotWorld captions, and a "
+                              f"caption of these pairs is not one; use --regression-frames all. ({str(err).splitlines()[0]})") from None
     return back if frames == "reappearances" else 1 - back
 
 def draw_regression_batch(pairs: OdePairs, cfg: DMDConfig, chunk_frames: int, step: int, rank: int = 0,
