@@ -68,21 +68,21 @@ class DMDConfig:
     resume: bool = False           # continue from out/checkpoint.safetensors (all weights, optimizer states, step, RNG)
     steps: int = 200               # generator updates
     critic_steps: int = 5          # fake-score (+ GAN head) updates per generator update (critic : generator ratio)
-    batch_size: int = 2
+    batch_size: int = 2            # films per process per update (the global batch is this times the processes)
     num_chunks: int = 4            # chunks per self-forcing rollout (shorter films: cropped to their whole chunks)
     student_steps: int = 4         # few-step sampler of the student (Euler on the shifted grid)
-    student_shift: float = 3.0
+    student_shift: float = 3.0     # timestep shift of the student's sampling grid
     same_exit: bool = False        # one random exit step for all chunks of a rollout (else one per chunk)
     guidance: float = 3.0          # classifier-free guidance of the real score
     dmd_shift: float = 3.0         # DMD / fake-score noise levels: u ~ U[sigma_min, sigma_max], warped by this shift
-    sigma_min: float = 0.02
-    sigma_max: float = 0.98
+    sigma_min: float = 0.02        # lower end of u (see dmd_shift)
+    sigma_max: float = 0.98        # upper end of u
     lr: float = 5e-5               # generator learning rate
     critic_lr: float = 4e-5        # fake score learning rate
     gan_lr: float = 2e-4           # GAN head learning rate (a fresh module: faster than the fake score)
     beta1: float = 0.0             # AdamW betas (beta1, 0.999)
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0
+    weight_decay: float = 0.0      # AdamW weight decay
+    grad_clip: float = 1.0         # gradient-norm clip of each update (0 = none)
     ema_decay: float = 0.99        # EMA of the generator (the shipped student)
     gan_weight: float = 0.2        # generator's non-saturating GAN loss weight (0 = no GAN head: DMD only)
     gan_d_weight: float = 0.1      # discriminator loss weight in the critic objective (its gradient also reaches the shared trunk)
@@ -101,14 +101,14 @@ class DMDConfig:
     regression_points: str = ""    # the regression's inputs: trajectory (the teacher's stored states) | straight (noise -> endpoint line); "" = the --init student's --ode-points (else trajectory)
     warm_start: float = 1.0        # the student's rollouts (and its sampler): a chunk that continues its shot starts from the previous chunk's last frame noised to this level of the student's grid (e.g. 0.75 for 4 steps, shift 3); 1 = off
     regression_frames: str = "all" # the frames it regresses: all | reappearances (frames of shots that show a character of an earlier shot again; films without one are not drawn) | others (the rest: an ablation)
-    pool_cache: str = "runs/cache"
-    data_seed: int = 1000
-    seed: int = 0
-    log_every: int = 1
-    save_every: int = 25
-    device: str = "auto"
+    pool_cache: str = "runs/cache" # folder caching the encoded ShotWorld film pool ("" = no cache)
+    data_seed: int = 1000          # seed of the ShotWorld film pool
+    seed: int = 0                  # seed of every draw of the run (films, noise, exit steps, regression films)
+    log_every: int = 1             # a log.csv row every N updates
+    save_every: int = 25           # an atomic checkpoint every N updates (--resume continues from it)
+    device: str = "auto"           # auto (CUDA when present) | cpu | cuda
     mixed_precision: str = "no"    # "no" | "bf16" (GPU)
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool = False  # recompute the DiT blocks in the backward pass to save memory
 
     def __post_init__(self):
         if self.preset not in DMD_PRESETS: raise CausalCineError(f"unknown DMD preset {self.preset!r}; choose one of {sorted(DMD_PRESETS)}")
@@ -804,10 +804,12 @@ def dmd_parser(preset: str = "toy") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="causalcine dmd", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                                 description="Distil the causal teacher into a few-step student: DMD under self-forcing, "
                                             "with an optional GAN head on the fake score (--gan-weight 0 disables it).")
+    from fastcore.docments import docments
+    docs = docments(DMDConfig)                        # each flag's help is the comment beside its field
     for fl in fields(DMDConfig):
-        name = "--" + fl.name.replace("_", "-")
-        if fl.type in ("bool", bool): p.add_argument(name, action=argparse.BooleanOptionalAction, default=d[fl.name])
-        else: p.add_argument(name, type=type(fl.default), default=d[fl.name])
+        name, hlp = "--" + fl.name.replace("_", "-"), (docs.get(fl.name) or "").replace("%", "%%") or " "
+        if fl.type in ("bool", bool): p.add_argument(name, action=argparse.BooleanOptionalAction, default=d[fl.name], help=hlp)
+        else: p.add_argument(name, type=type(fl.default), default=d[fl.name], help=hlp)
     return p
 
 def dmd_main(argv: list[str] | None = None) -> int:
