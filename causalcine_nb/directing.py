@@ -343,7 +343,7 @@ def generate_main(argv: list[str] | None = None) -> int:
     p.add_argument("--warm-start", type=float, default=None, help="a chunk that continues its shot starts from the previous "
                    "chunk's last frame noised to this level, e.g. 0.6 (smaller seams between chunks); 1 = off "
                    "(default: the checkpoint's, else 1)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--height", type=int, default=None, help="frame height (default: the script's, else 64)")
     p.add_argument("--width", type=int, default=None, help="frame width (default: the script's, else 64)")
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto (default cpu)")

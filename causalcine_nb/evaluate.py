@@ -183,7 +183,7 @@ def _add_eval_args(p):
         p.add_argument(f"--{k}", default=None, help=h)
     p.add_argument("--chunk-frames", type=int, default=3, help="latent frames per generated chunk, for the chunk seam score "
                    "(default 3; 0: not computed)")
-    p.add_argument("--device", default="cpu"); p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--device", default="cpu", help="where the judges and detectors run: cpu | cuda (default cpu)"); p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
 
 def _eval_setup(a):
     from causalcine_nb.judges import load_judge

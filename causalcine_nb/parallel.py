@@ -459,18 +459,21 @@ def stream_sp_main(argv: list[str] | None = None) -> int:
     from causalcine_nb.bench import FILM_FPS, DEFAULT_SIZE, TEXT_TOKENS, _machine
     p = argparse.ArgumentParser(prog="stream_sp", description="Sequence-parallel (Ulysses) streaming generation with a "
                                 "random-weight DiT: per-chunk time, and rank-0 frames checked against one process.")
-    p.add_argument("--preset", default="toy", choices=sorted(DIT_PRESETS))
+    p.add_argument("--preset", default="toy", choices=sorted(DIT_PRESETS), help="DiT preset, random weights (default toy)")
     p.add_argument("--chunks", type=int, default=8, help="chunks to stream (default 8)")
     p.add_argument("--memory", default=None, help="camr | sink | window | full | toy | paper (default toy / paper)")
     p.add_argument("--device", default="cpu", help="cpu (gloo) | cuda (nccl, one GPU per rank) | auto")
-    p.add_argument("--steps", type=int, default=4); p.add_argument("--chunk-frames", type=int, default=3)
-    p.add_argument("--height", type=int, default=None); p.add_argument("--width", type=int, default=None)
+    p.add_argument("--steps", type=int, default=4, help="steps per chunk (default 4)")
+    p.add_argument("--chunk-frames", type=int, default=3, help="latent frames per chunk (default 3)")
+    p.add_argument("--height", type=int, default=None, help="video height in pixels (default: the preset's)")
+    p.add_argument("--width", type=int, default=None, help="video width in pixels (default: the preset's)")
     p.add_argument("--dtype", default=None, choices=["fp32", "bf16"], help="default bf16 on CUDA for wan presets, else fp32")
     p.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
                    help="rank 0 reruns the rollout in one process and compares the frames (default on)")
     p.add_argument("--tol", type=float, default=None, help="relative frame tolerance (default 1e-4 fp32, 3e-2 bf16)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (default 1)")
-    p.add_argument("--seed", type=int, default=0); p.add_argument("--json", default=None)
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights and the noise (default 0)")
+    p.add_argument("--json", default=None, help="also write the figures here")
     a = p.parse_args(argv)
     started = False
     try:

@@ -48,7 +48,7 @@ class PreprocessConfig:
     threshold: float = -1.0        # detector threshold (-1: the detector's default)
     latent_dtype: str = "float16"  # storage dtype of latents: float16 | bfloat16 | float32
     device: str = "auto"           # where the VAE and UMT5 run (auto: CUDA if available)
-    video_ext: str = ".mp4"
+    video_ext: str = ".mp4"        # file extension of the films in --src
     overwrite: bool = False        # redo every film, and accept new settings for this folder
 
     def __post_init__(self):

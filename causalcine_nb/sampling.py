@@ -189,11 +189,16 @@ def sample_main(argv=None) -> int:
     from causalcine_nb.video import write_video
     from causalcine_nb.core import save_script
     p = argparse.ArgumentParser(prog="causalcine sample", description="Sample a film from a shot script with the reference samplers (no KV cache).")
-    p.add_argument("--script", required=True); p.add_argument("--checkpoint", required=True); p.add_argument("--out", required=True)
-    p.add_argument("--sampler", default="causal", choices=["causal", "bidirectional"])
-    p.add_argument("--steps", type=int, default=20); p.add_argument("--shift", type=float, default=3.0)
-    p.add_argument("--guidance", type=float, default=3.0); p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--chunk-frames", type=int, default=3)
+    p.add_argument("--script", required=True, help="the film's shot script (JSON)")
+    p.add_argument("--checkpoint", required=True, help="model checkpoint (safetensors, as written by training)")
+    p.add_argument("--out", required=True, help="the film to write (.mp4)")
+    p.add_argument("--sampler", default="causal", choices=["causal", "bidirectional"],
+                   help="causal: chunk by chunk, the whole prefix recomputed for each (no cache); bidirectional: every frame at once")
+    p.add_argument("--steps", type=int, default=20, help="sampling steps (default 20)")
+    p.add_argument("--shift", type=float, default=3.0, help="timestep shift of the sampling grid (default 3)")
+    p.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale; 1 = none (default 3)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--chunk-frames", type=int, default=3, help="latent frames per chunk of the causal sampler (default 3)")
     p.add_argument("--renoise", type=float, default=0.0, help="share of each step's noise drawn afresh: 0 = Euler (default), "
                    "1 = re-noise from scratch at every step (draws more ShotWorld shapes right; BENCHMARKS.md)")
     p.add_argument("--warm-start", type=float, default=1.0, help="causal sampler: a chunk that continues its shot starts "

@@ -781,9 +781,9 @@ def shotworld_main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="collection seed; film i uses film_seed(seed, i) (default 0)")
     ap.add_argument("--memory-test", action="store_true", help="only memory-test films (same as --kind memory)")
     ap.add_argument("--kind", default="mix", choices=KINDS + ("mix",), help="film kind (default mix: all kinds)")
-    ap.add_argument("--height", type=int, default=ShotWorldConfig.height)
-    ap.add_argument("--width", type=int, default=ShotWorldConfig.width)
-    ap.add_argument("--fps", type=int, default=ShotWorldConfig.fps)
+    ap.add_argument("--height", type=int, default=ShotWorldConfig.height, help="frame height in pixels (default %(default)s)")
+    ap.add_argument("--width", type=int, default=ShotWorldConfig.width, help="frame width in pixels (default %(default)s)")
+    ap.add_argument("--fps", type=int, default=ShotWorldConfig.fps, help="frames per second (default %(default)s)")
     ap.add_argument("--chunk-frames", type=int, default=ShotWorldConfig.chunk_frames,
                     help="latent frames per AR chunk that cuts align to (default 3; 0: latent frames only)")
     ap.add_argument("--storyboards", action="store_true", help="also write <id>.png storyboards")
