@@ -225,6 +225,7 @@ def self_forcing_rollout(gen: StreamingGenerator, noise: torch.Tensor, contexts:
     for c in range(N):
         x, s, ctx = noise[:, :, c * f:(c + 1) * f], exits[c], contexts[c]
         if warm and c > 0 and bool(continues[:, c].any()):
+            # the films whose shot goes on start warm at level k, the others from noise; each takes only its own steps
             cont = continues[:, c]
             start = torch.where(cont, k, 0)                         # per film: the grid index its chunk starts at
             stop = start + s % (steps - start)                      # per film: its exit step
@@ -235,15 +236,13 @@ def self_forcing_rollout(gen: StreamingGenerator, noise: torch.Tensor, contexts:
                     active = (start <= i) & (i < stop)
                     if bool(active.any()):
                         x = torch.where(bc(active), euler_step(x, gen.predict(x, sig[i], ctx), sig[i], sig[i + 1]), x)
-            with torch.set_grad_enabled(grad):
-                x0 = x0_from_velocity(x, gen.predict(x, sig[stop], ctx), sig[stop])
-            with torch.no_grad(): gen.commit(x0.detach(), ctx)
-            out.append(x0)
-            continue
-        with torch.no_grad():
-            for i in range(s): x = euler_step(x, gen.predict(x, sig[i], ctx), sig[i], sig[i + 1])
+            s_exit = sig[stop]                                      # [B]
+        else:
+            with torch.no_grad():
+                for i in range(s): x = euler_step(x, gen.predict(x, sig[i], ctx), sig[i], sig[i + 1])
+            s_exit = sig[s]
         with torch.set_grad_enabled(grad):
-            x0 = x0_from_velocity(x, gen.predict(x, sig[s], ctx), sig[s])
+            x0 = x0_from_velocity(x, gen.predict(x, s_exit, ctx), s_exit)
         with torch.no_grad(): gen.commit(x0.detach(), ctx)
         out.append(x0)
     return torch.cat(out, 2)
