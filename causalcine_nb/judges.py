@@ -326,8 +326,9 @@ def judge_inter_shot(frames: np.ndarray, script: ShotScript, judge: JudgeNet, re
     pairs, per_pair, agreement = same_subject_pairs(script), [], dict.fromkeys(AGREEMENTS, 0)
     for a, b in pairs:
         shared = set(script.shots[a].extra["characters"]) & set(script.shots[b].extra["characters"])
-        per_pair.append(float(np.mean([same_identity(readings[a], readings[b], cast[i]["colour"]) for i in sorted(shared)])))
-        for i in sorted(shared): agreement[identity_agreement(readings[a], readings[b], cast[i])] += 1
+        kinds = [identity_agreement(readings[a], readings[b], cast[i]) for i in sorted(shared)]
+        per_pair.append(float(np.mean([k.startswith("same") for k in kinds])))
+        for k in kinds: agreement[k] += 1
     return {"metric": "inter_shot", "score": float(np.mean(per_pair)) if per_pair else None, "per_pair": per_pair,
             "pairs": pairs, "agreement": agreement, "backbone": judge.label}
 
