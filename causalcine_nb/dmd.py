@@ -32,8 +32,8 @@ from .distill import OdePairs, chunk_levels, ode_loss
 from .shotworld import parse_caption
 
 # %% auto #0
-__all__ = ['REGRESSION_FRAMES', 'DMD_PRESETS', 'LOG_FIELDS', 'dmd_gradient', 'dmd_loss', 'DMDConfig', 'chunk_contexts',
-           'sample_exit_steps', 'chunk_continues', 'warm_start_index', 'self_forcing_rollout', 'score_x0',
+__all__ = ['REGRESSION_FRAMES', 'DMD_PRESETS', 'LOG_FIELDS', 'dmd_gradient', 'dmd_loss', 'warm_start_index', 'DMDConfig',
+           'chunk_contexts', 'sample_exit_steps', 'chunk_continues', 'self_forcing_rollout', 'score_x0',
            'fake_score_loss', 'GANHead', 'gan_d_loss', 'gan_g_loss', 'block_features', 'noisy_half', 'frozen',
            'sample_seed', 'draw_dmd_batch', 'StudentRollout', 'FakeCritic', 'DMDModels', 'ema_update', 'load_teacher',
            'resolve_config', 'DMDTrainer', 'plot_dmd_log', 'check_regression_pairs', 'reappearance_frames',
@@ -56,6 +56,17 @@ def dmd_loss(x: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/15_dmd.ipynb #53bd7f40
 REGRESSION_FRAMES = ("all", "reappearances", "others")   # which frames of the ODE pairs DMD's regression loss covers
+
+def warm_start_index(sigmas: torch.Tensor, warm_start: float) -> int:
+    "Index of a warm start `warm_start` among the inner levels of the student's grid `sigmas`, or a clear error naming the levels (1 = off)."
+    inner = [float(s) for s in sigmas[1:-1]]
+    hits = [i + 1 for i, s in enumerate(inner) if abs(s - warm_start) < 1e-5]
+    if not hits:
+        raise CausalCineError(f"a warm-started rollout starts on a level of the student's grid, so that its steps are the "
+                              f"ones it samples with; warm_start={warm_start} is not one of {[round(s, 4) for s in inner]}")
+    return hits[0]
+
+
 
 @dataclass
 class DMDConfig:
@@ -135,10 +146,7 @@ class DMDConfig:
                                   f"got {self.regression_points!r}")
         check_warm_start(self.warm_start)
         if self.warm_start < 1.0:                              # on the grid, so that the rollout's steps are the sampler's
-            levels = [round(float(s), 4) for s in sampling_sigmas(self.student_steps, self.student_shift)[1:-1]]
-            if not any(abs(s - self.warm_start) < 1e-4 for s in levels):
-                raise CausalCineError(f"warm_start={self.warm_start} must be a level of the student's {self.student_steps}-step "
-                                      f"grid (shift {self.student_shift}): one of {levels}, or 1 (off)")
+            warm_start_index(sampling_sigmas(self.student_steps, self.student_shift), self.warm_start)
         if self.regression_frames not in REGRESSION_FRAMES:
             raise CausalCineError(f"regression_frames must be one of {list(REGRESSION_FRAMES)}, got {self.regression_frames!r}")
         if self.regression_pairs and self.regression_weight == 0:
@@ -185,15 +193,6 @@ def chunk_continues(frame_prompt: torch.Tensor, chunk_frames: int) -> torch.Tens
     "`BoolTensor [B, N]`: True where chunk c of a film continues the shot of chunk c - 1 (where a warm start may begin)."
     fp = frame_prompt[:, ::chunk_frames]
     return torch.cat([torch.zeros_like(fp[:, :1], dtype=torch.bool), fp[:, 1:] == fp[:, :-1]], 1)
-
-def warm_start_index(sigmas: torch.Tensor, warm_start: float) -> int:
-    "Index of `warm_start` among the inner levels of the student's grid `sigmas`, or a clear error."
-    inner = [float(s) for s in sigmas[1:-1]]
-    hits = [i + 1 for i, s in enumerate(inner) if abs(s - warm_start) < 1e-5]
-    if not hits:
-        raise CausalCineError(f"a warm-started rollout starts on a level of the student's grid, so that its steps are the "
-                              f"ones it samples with; warm_start={warm_start} is not one of {[round(s, 4) for s in inner]}")
-    return hits[0]
 
 def self_forcing_rollout(gen: StreamingGenerator, noise: torch.Tensor, contexts: list, exit_steps, grad: bool = True,
                          continues: torch.Tensor | None = None) -> torch.Tensor:
