@@ -16,9 +16,9 @@ import torch
 from .core import CausalCineError, make_generator
 
 # %% auto #0
-__all__ = ['CODEC_FORMAT', 'frames_to_video', 'video_to_frames', 'LatentCodec', 'StreamingDecoder', 'load_wan_vae', 'WanVAECodec',
-           'WanStreamingDecoder', 'data_dir', 'ShotWorldCodec', 'pca_from_moments', 'fit_pca_codec', 'shotworld_films',
-           'fit_shotworld_codec', 'reconstruction_error']
+__all__ = ['CODEC_FORMAT', 'DECODERS', 'frames_to_video', 'video_to_frames', 'LatentCodec', 'StreamingDecoder', 'load_wan_vae',
+           'WanVAECodec', 'WanStreamingDecoder', 'data_dir', 'ShotWorldCodec', 'pca_from_moments', 'fit_pca_codec',
+           'shotworld_films', 'fit_shotworld_codec', 'reconstruction_error']
 
 # %% ../nbs/02a_codecs.ipynb #4f4567cf
 def frames_to_video(frames: np.ndarray | torch.Tensor, device: str | torch.device = "cpu",
@@ -256,6 +256,7 @@ def _unpatchify(p: torch.Tensor, ts: int, s: int) -> torch.Tensor:
 
 # %% ../nbs/02a_codecs.ipynb #8df84ccd
 CODEC_FORMAT = "causalcine-shotworld-codec-v1"
+DECODERS = ("linear", "learned")   # how ShotWorld latents become pixels: the PCA's linear map, or a small CNN trained on it
 
 def data_dir() -> Path:
     "The repository's `data/` folder (next to the `causalcine_nb` package)."
@@ -268,8 +269,9 @@ class ShotWorldCodec(LatentCodec):
 
     def __init__(self, basis: torch.Tensor, mean: torch.Tensor, latents_std: torch.Tensor,
                  latents_mean: torch.Tensor | None = None, temporal_stride: int = 4, spatial_stride: int = 8,
-                 info: dict | None = None):
-        "`basis` `[C, D]` (orthonormal rows), `mean` `[D]`, `D = temporal_stride * spatial_stride**2 * 3`."
+                 info: dict | None = None, decoder: torch.nn.Module | None = None):
+        """`basis` `[C, D]` (orthonormal rows), `mean` `[D]`, `D = temporal_stride * spatial_stride**2 * 3`; `decoder`: a
+        learned decoder of the raw latents (`causalcine_nb.decoder.LatentDecoder`), None for the linear decode."""
         D = temporal_stride * spatial_stride ** 2 * 3
         if basis.ndim != 2 or basis.shape[1] != D or mean.shape != (D,):
             raise CausalCineError(f"ShotWorldCodec needs basis [C, {D}] and mean [{D}], got {tuple(basis.shape)} and {tuple(mean.shape)}")
@@ -282,15 +284,20 @@ class ShotWorldCodec(LatentCodec):
         self.latents_std = latents_std.float()
         self.latents_mean = torch.zeros(self.latent_channels) if latents_mean is None else latents_mean.float()
         self.info = dict(info or {})
+        self.decoder = decoder
 
     def _encode_raw(self, video: torch.Tensor) -> torch.Tensor:
         p = _patchify(_groups(video.float(), self.temporal_stride), self.temporal_stride, self.spatial_stride)
         basis, mean = self.basis.to(p.device), self.mean.to(p.device)
         return ((p - mean) @ basis.T).permute(0, 4, 1, 2, 3)
 
-    def _decode_raw(self, raw: torch.Tensor, start: int = 0) -> torch.Tensor:
+    def _linear_decode(self, raw: torch.Tensor) -> torch.Tensor:
+        "Raw latent `[B, C, n, h, w]` -> `[B, 3, n * ts, H, W]`: each 8x8 tile on its own, the PCA's best linear guess."
         basis, mean = self.basis.to(raw.device), self.mean.to(raw.device)
-        x = _unpatchify(raw.float().permute(0, 2, 3, 4, 1) @ basis + mean, self.temporal_stride, self.spatial_stride)
+        return _unpatchify(raw.float().permute(0, 2, 3, 4, 1) @ basis + mean, self.temporal_stride, self.spatial_stride)
+
+    def _decode_raw(self, raw: torch.Tensor, start: int = 0) -> torch.Tensor:
+        x = self._linear_decode(raw) if self.decoder is None else self.decoder.to(raw.device)(raw.float())
         if start != 0: return x
         ts = self.temporal_stride   # latent frame 0 holds frame 0 four times: average the copies
         return torch.cat([x[:, :, :ts].mean(2, keepdim=True), x[:, :, ts:]], 2)
@@ -322,14 +329,25 @@ class ShotWorldCodec(LatentCodec):
         return cls(t["basis"], t["mean"], t["latents_std"], t["latents_mean"], int(meta["temporal_stride"]),
                    int(meta["spatial_stride"]), json.loads(meta.get("info", "{}")))
 
+    def with_decoder(self, decoder: torch.nn.Module | None) -> "ShotWorldCodec":
+        "The same codec (same latents) decoding with `decoder` (None: the linear decode)."
+        return type(self)(self.basis, self.mean, self.latents_std, self.latents_mean, self.temporal_stride,
+                          self.spatial_stride, self.info, decoder)
+
     @classmethod
-    def default(cls) -> "ShotWorldCodec":
-        "The codec shipped in `data/codecs/shotworld_codec.safetensors`."
+    def default(cls, decoder: str = "linear") -> "ShotWorldCodec":
+        """The codec shipped in `data/codecs/shotworld_codec.safetensors`; `decoder="learned"` decodes with the learned
+        decoder shipped beside it (`nbs/02b_decoder.ipynb`). The latents are the same either way."""
+        if decoder not in DECODERS: raise CausalCineError(f"unknown decoder {decoder!r}; use one of {', '.join(DECODERS)}")
         path = data_dir()/"codecs"/"shotworld_codec.safetensors"
         if not path.exists():
             raise CausalCineError(f"the shipped ShotWorld codec {path} is missing: this install has no data/ folder next to the "
                                   "package. Use a source checkout, or refit it with the command in data/codecs/README.md")
-        return cls.load(path)
+        codec = cls.load(path)
+        if decoder == "learned":
+            from causalcine_nb.decoder import load_decoder
+            codec = codec.with_decoder(load_decoder(data_dir()/"codecs"/"shotworld_decoder.safetensors", codec))
+        return codec
 
 # %% ../nbs/02a_codecs.ipynb #3d9510fd
 from contextlib import contextmanager

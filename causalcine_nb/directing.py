@@ -343,6 +343,8 @@ def generate_main(argv: list[str] | None = None) -> int:
     p.add_argument("--warm-start", type=float, default=None, help="a chunk that continues its shot starts from the previous "
                    "chunk's last frame noised to this level, e.g. 0.6 (smaller seams between chunks); 1 = off "
                    "(default: the checkpoint's, else 1)")
+    p.add_argument("--decoder", default="linear", choices=["linear", "learned"], help="how latents become pixels: linear (the codec's PCA decode, default) or learned (the CNN decoder of "
+                   "nbs/02b_decoder.ipynb: same latents, sharper frames)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--height", type=int, default=None, help="frame height (default: the script's, else 64)")
     p.add_argument("--width", type=int, default=None, help="frame width (default: the script's, else 64)")
@@ -357,6 +359,7 @@ def generate_main(argv: list[str] | None = None) -> int:
         H = a.height or int(script.extra.get("height", 64)); W = a.width or int(script.extra.get("width", 64))
         sess = load_director(a.checkpoint, memory=a.memory, chunk_frames=a.chunk_frames, device=resolve_device(a.device),
                              steps=a.steps, shift=a.shift, guidance=a.guidance, renoise=a.renoise, warm_start=a.warm_start, seed=a.seed, height=H, width=W,
+                             codec=ShotWorldCodec.default(decoder=a.decoder),
                              fps=script.fps, record_routing=False, progress=False)
         t0 = time.perf_counter()
         frames, made = generate_film(sess, script)

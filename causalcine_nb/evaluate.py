@@ -227,20 +227,22 @@ class RunConfig:
     setup: bool = False       # memory films: the ground truth is given up to the return, the model makes the rest
     renoise: float | None = None   # sampler re-noising (flow.flow_step); None: the checkpoint's setting
     warm_start: float | None = None   # sigma0 of chunks that continue a shot (flow.warm_start_latent); None: the checkpoint's
+    decoder: str = "linear"   # how latents become pixels: the codec's linear decode, or the learned decoder (02b_decoder)
 
     @classmethod
     def parse(cls, spec: str) -> "RunConfig":
-        """`[label=]kind[+setup][+renoise=R][+warm=S][@checkpoint]`, e.g. `camr`, `single=camr@runs/repro/causal_singleshot/model.safetensors`;
+        """`[label=]kind[+setup][+renoise=R][+warm=S][+decoder=learned][@checkpoint]`, e.g. `camr`, `single=camr@runs/repro/causal_singleshot/model.safetensors`;
         `camr+setup` gives a memory film's ground truth up to the return (label `camr-setup`); `camr+renoise=1` samples
         with re-noising steps (label `camr-renoise1`); `camr+warm=0.6` starts the chunks that continue a shot from the
-        chunk before, at sigma 0.6 (label `camr-warm0.6`)."""
+        chunk before, at sigma 0.6 (label `camr-warm0.6`); `camr+decoder=learned` decodes with the learned decoder (label
+        `camr-learned`; also `codec+decoder=learned`, the latent ceiling through that decoder)."""
         head = spec.split("=")[0]
         label, _, rest = spec.partition("=") if "=" in spec and not ({"+", "@"} & set(head)) else ("", "", spec)
         kind, _, ckpt = rest.partition("@")
         kind, *mods = [m.strip() for m in kind.split("+")]
         if kind not in GEN_KINDS:
             raise CausalCineError(f"unknown configuration kind {kind!r} in {spec!r}; use [label=]kind[+setup][+renoise=R][@checkpoint] with kind one of {', '.join(GEN_KINDS)}")
-        setup, renoise, warm = False, None, None
+        setup, renoise, warm, decoder = False, None, None, "linear"
         for m in mods:
             if m == "setup" and kind in ("camr", "sink", "window", "full"): setup = True
             elif m.startswith("renoise=") and kind not in ("groundtruth", "codec", "repeat"):
@@ -253,24 +255,29 @@ class RunConfig:
                 except (ValueError, CausalCineError):
                     raise CausalCineError(f"{spec!r}: +warm=S takes a noise level in (0, 1] (a chunk that continues its shot "
                                           "starts from the chunk before, noised to S; 1 = off), e.g. camr+warm=0.6") from None
+            elif m.startswith("decoder=") and kind not in ("groundtruth", "repeat"):
+                from causalcine_nb.codecs import DECODERS
+                decoder = m[len("decoder="):]
+                if decoder not in DECODERS:
+                    raise CausalCineError(f"{spec!r}: +decoder= takes one of {', '.join(DECODERS)}, e.g. camr+decoder=learned")
             else:
                 raise CausalCineError(f"{spec!r}: the modifiers are +setup, for the streaming kinds camr, sink, window and full "
                                       "(e.g. camr+setup: the memory film's ground truth up to the return, the model makes the rest), "
-                                      "+renoise=R for the generating kinds (e.g. camr+renoise=1), and +warm=S for the streaming kinds (e.g. camr+warm=0.6)")
+                                      "+renoise=R for the generating kinds (e.g. camr+renoise=1), +warm=S for the streaming kinds (e.g. camr+warm=0.6), and +decoder=learned "
+                                      "for the kinds that decode latents (e.g. camr+decoder=learned)")
         if ckpt and kind in ("groundtruth", "codec", "repeat"): raise CausalCineError(f"{kind} renders the script; it takes no checkpoint ({spec!r})")
         label = label.strip() or (kind + ("-setup" if setup else "") + (f"-renoise{renoise:g}" if renoise is not None else "")
-                                + (f"-warm{warm:g}" if warm is not None else ""))
+                                + (f"-warm{warm:g}" if warm is not None else "") + ("-learned" if decoder == "learned" else ""))
         if not label.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise CausalCineError(f"configuration label {label!r} must be letters, digits, '-', '_' or '.' (it names a folder)")
-        return cls(label, kind, ckpt.strip() or None, setup, renoise, warm)
+        return cls(label, kind, ckpt.strip() or None, setup, renoise, warm, decoder)
 
 class FilmMaker:
     "Makes the film of a script under one `RunConfig` (models loaded once)."
     def __init__(self, cfg: RunConfig, window: int = 2, top_k: int = 3, device: str = "cpu"):
-        self.cfg, self.device, self.model, self.session, self.codec = cfg, device, None, None, None
-        if cfg.kind == "codec":
-            from causalcine_nb.codecs import ShotWorldCodec
-            self.codec = ShotWorldCodec.default()
+        from causalcine_nb.codecs import ShotWorldCodec
+        self.cfg, self.device, self.model, self.session = cfg, device, None, None
+        self.codec = ShotWorldCodec.default(decoder=cfg.decoder)
         self.last_routing = None   # camr on a memory film: where the return's first chunk routed (`directing.return_routing`)
         if cfg.kind in ("camr", "sink", "window", "full"):
             from causalcine_nb.directing import DEFAULT_TEACHER, load_director
@@ -278,7 +285,7 @@ class FilmMaker:
             # the teacher, not `generate`'s default student: the tables compare memory rules on the model they trained
             self.session = load_director(cfg.checkpoint or DEFAULT_TEACHER, memory=MemoryConfig(cfg.kind, window, top_k), device=device,
                                          record_routing=cfg.kind == "camr", renoise=cfg.renoise, warm_start=cfg.warm_start,
-                                         progress=False)
+                                         codec=self.codec, progress=False)
         elif cfg.kind == "bidirectional":
             from causalcine_nb.checkpoint import read_checkpoint
             from causalcine_nb.directing import DEFAULT_TEACHER, default_sampler_settings
@@ -314,7 +321,7 @@ class FilmMaker:
                 self.last_routing = return_routing(routing_view(self.session), script)
             return frames
         from causalcine_nb.sampling import sample_film
-        return sample_film(self.model, script, sampler="bidirectional", seed=int(seed), progress=False, **self.sampler)[0]
+        return sample_film(self.model, script, codec=self.codec, sampler="bidirectional", seed=int(seed), progress=False, **self.sampler)[0]
 
 # %% ../nbs/22_evaluate.ipynb #39129d87
 def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: Sequence = ("groundtruth", "repeat", "camr"),
@@ -536,10 +543,11 @@ def benchmark_main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output folder (scripts/, films/, reports/, tables.md, gallery.html)")
     p.add_argument("--sets", default="multishot,memory", help="comma-separated benchmark sets (default multishot,memory)")
     p.add_argument("--configs", default="groundtruth,repeat,window,sink,camr,full",
-                   help="comma-separated [label=]kind[+setup][+renoise=R][+warm=S][@checkpoint]; kinds: " + ", ".join(GEN_KINDS) +
+                   help="comma-separated [label=]kind[+setup][+renoise=R][+warm=S][+decoder=learned][@checkpoint]; kinds: " + ", ".join(GEN_KINDS) +
                    "; +setup (streaming kinds, memory sets): the ground truth is given up to the return; +renoise=R: "
                    "sample with re-noising steps (share R of each step's noise drawn afresh); +warm=S (streaming kinds): a chunk "
-                   "that continues its shot starts from the chunk before, noised to S")
+                   "that continues its shot starts from the chunk before, noised to S; +decoder=learned: pixels from the learned "
+                   "decoder (nbs/02b_decoder.ipynb) instead of the codec's linear decode")
     p.add_argument("--num-films", type=int, default=10, help="films per set (default 10)")
     p.add_argument("--seed", type=int, default=0, help="benchmark seed (default 0)")
     p.add_argument("--window", type=int, default=2, help="W, chunks in the local window of every memory mode (default 2)")
@@ -740,14 +748,15 @@ def drawing_probe_scripts(num_clips: int = 16, seed: int = DRAWING_PROBE_SEED, n
     return out
 
 def model_drawer(model, sampler: str = "bidirectional", steps: int = 20, guidance: float = 3.0, shift: float = 3.0, seed: int = 0,
-                 renoise: float = 0.0):
-    "A drawer for `drawing_probe`: samples each clip with `model` (clip i with seed `seed + i`; `renoise`: `flow.flow_step`)."
+                 renoise: float = 0.0, codec=None):
+    """A drawer for `drawing_probe`: samples each clip with `model` (clip i with seed `seed + i`; `renoise`: `flow.flow_step`;
+    `codec`: decodes the samples, default the shipped ShotWorld codec)."""
     from causalcine_nb.sampling import sample_film
     count = iter(range(1 << 30))
     def draw(script):
         with torch.no_grad():
             return sample_film(model, script, sampler=sampler, steps=steps, guidance=guidance, shift=shift,
-                               seed=seed + next(count), progress=False, renoise=renoise)
+                               seed=seed + next(count), progress=False, renoise=renoise, codec=codec)
     return draw
 
 def rendered_drawer(script):
@@ -885,6 +894,8 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", default="rendered", choices=["rendered", "codec"],
                    help="what the model is compared with: the rendered clips (judge ceiling) or the rendered clips through "
                         "the ShotWorld codec and back (latent ceiling) (default rendered)")
+    p.add_argument("--decoder", default="linear", choices=["linear", "learned"], help="how latents become pixels: linear (the codec's PCA decode, default) or learned (the CNN decoder of "
+                   "nbs/02b_decoder.ipynb: same latents, sharper frames)")
     p.add_argument("--clips", default="random",
                    help="which one-shot clips: random (close-up/medium, one or two characters), or held-out clips of a "
                         "training pool: one-character, shapes or shapes:FACTORS (scripts/train.py --pool-kind) (default random)")
@@ -920,8 +931,10 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         if a.name_patterns:
             from causalcine_nb.shotworld import introduce_attributes
             scripts = [introduce_attributes(s) for s in scripts]
-        res = drawing_probe(model_drawer(model, sampler, a.steps, a.guidance, a.shift, seed=a.seed, renoise=a.renoise), scripts,
-                            reference=codec_drawer() if a.reference == "codec" else rendered_drawer)
+        from causalcine_nb.codecs import ShotWorldCodec
+        codec = ShotWorldCodec.default(decoder=a.decoder)
+        res = drawing_probe(model_drawer(model, sampler, a.steps, a.guidance, a.shift, seed=a.seed, renoise=a.renoise, codec=codec),
+                            scripts, reference=codec_drawer(codec) if a.reference == "codec" else rendered_drawer)
         words = {k: word_probe(model, k, word_probe_scripts(a.word_probe), seed=a.seed) for k in WORD_PROBE_KINDS} if a.word_probe > 0 else {}
     except CausalCineError as e:
         return _error(p.prog, e)
@@ -930,7 +943,8 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     if words:
         rates["word_probe"] = {k: {key: w[key] for key in ("accuracy", "chance", "sensitivity", "num_clips")} for k, w in words.items()}
     print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}, shift {a.shift:g}"
-          + (f", renoise {a.renoise:g}" if a.renoise else "") + f"), {res['num_clips']} {a.clips} clips: "
+          + (f", renoise {a.renoise:g}" if a.renoise else "") + (f", {a.decoder} decoder" if a.decoder != "linear" else "")
+          + f"), {res['num_clips']} {a.clips} clips: "
           f"character present {res['present']:.3f}, right shape {res['shape']:.3f}" +
           (f" ± {res['se']['shape']:.3f}" if res["se"]["shape"] is not None else "") + f", right place {res['place']:.3f} "
           f"({a.reference} clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}) "
@@ -951,8 +965,12 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     if words: print(f"word probe on {a.word_probe} one-character clips (accuracy, chance, sensitivity): " +
                     ", ".join(f"{k} {w['accuracy']:.3f} ({w['chance']:.3f}, {w['sensitivity']:.3f})" for k, w in words.items()))
     if a.json: write_json(a.json, {"checkpoint": str(a.checkpoint), "sampler": sampler, "steps": a.steps, "guidance": a.guidance, "shift": a.shift, "renoise": a.renoise,
-                                   "reference_drawer": a.reference, "clips": a.clips,
-                                   "framings": list(framings) if a.clips == "random" else None, "name_patterns": a.name_patterns, **rates})
+                                   "decoder": a.decoder, "reference_drawer": a.reference, "clips": a.clips,
+                                   "framings": list(framings) if a.clips == "random" else None, "name_patterns": a.name_patterns, **rates,
+                                   # clip by clip (same clips and seeds in every run): two runs can be paired
+                                   "per_clip": [{k: c[k] for k in ("caption", "present", "shape", "place", "pattern")} |
+                                                {"reference": {k: c["reference"][k] for k in ("present", "shape", "place", "pattern")}}
+                                                for c in res["clips"]]})
     if a.figure:
         import matplotlib; matplotlib.use("Agg")
         plot_drawing_probe(res).savefig(a.figure, dpi=90, bbox_inches="tight")

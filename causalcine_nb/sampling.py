@@ -204,11 +204,14 @@ def sample_main(argv=None) -> int:
     p.add_argument("--warm-start", type=float, default=1.0, help="causal sampler: a chunk that continues its shot starts "
                    "from the previous chunk's last frame noised to this level (e.g. 0.6: smaller seams between chunks; "
                    "BENCHMARKS.md); 1 = off (default)")
+    p.add_argument("--decoder", default="linear", choices=["linear", "learned"], help="how latents become pixels: linear (the codec's PCA decode, default) or learned (the CNN decoder of "
+                   "nbs/02b_decoder.ipynb: same latents, sharper frames)")
     a = p.parse_args(argv)
+    from causalcine_nb.codecs import ShotWorldCodec
     script = load_shotworld_script(a.script)
     model = load_model(a.checkpoint)
     t0 = time.time()
-    frames, gen = sample_film(model, script, sampler=a.sampler, chunk_frames=a.chunk_frames, steps=a.steps, shift=a.shift,
+    frames, gen = sample_film(model, script, codec=ShotWorldCodec.default(decoder=a.decoder), sampler=a.sampler, chunk_frames=a.chunk_frames, steps=a.steps, shift=a.shift,
                               guidance=a.guidance, seed=a.seed, renoise=a.renoise, warm_start=a.warm_start)
     dt = time.time() - t0
     out = Path(a.out)
