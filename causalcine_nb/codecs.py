@@ -17,8 +17,8 @@ from .core import CausalCineError, make_generator
 
 # %% auto #0
 __all__ = ['CODEC_FORMAT', 'DECODERS', 'frames_to_video', 'video_to_frames', 'LatentCodec', 'StreamingDecoder', 'load_wan_vae',
-           'WanVAECodec', 'WanStreamingDecoder', 'data_dir', 'ShotWorldCodec', 'pca_from_moments', 'fit_pca_codec',
-           'shotworld_films', 'fit_shotworld_codec', 'reconstruction_error']
+           'WanVAECodec', 'WanStreamingDecoder', 'add_decoder_option', 'data_dir', 'ShotWorldCodec', 'pca_from_moments',
+           'fit_pca_codec', 'shotworld_films', 'fit_shotworld_codec', 'reconstruction_error']
 
 # %% ../nbs/02a_codecs.ipynb #4f4567cf
 def frames_to_video(frames: np.ndarray | torch.Tensor, device: str | torch.device = "cpu",
@@ -257,6 +257,12 @@ def _unpatchify(p: torch.Tensor, ts: int, s: int) -> torch.Tensor:
 # %% ../nbs/02a_codecs.ipynb #8df84ccd
 CODEC_FORMAT = "causalcine-shotworld-codec-v1"
 DECODERS = ("linear", "learned")   # how ShotWorld latents become pixels: the PCA's linear map, or a small CNN trained on it
+
+def add_decoder_option(parser) -> None:
+    "The `--decoder` option of the commands that turn ShotWorld latents into pixels."
+    parser.add_argument("--decoder", default="linear", choices=DECODERS, help="how latents become pixels: linear (the codec's "
+                        "PCA decode, default) or learned (the CNN of nbs/02b_decoder.ipynb: the same latents, sharper frames, "
+                        "more flicker between latent frames)")
 
 def data_dir() -> Path:
     "The repository's `data/` folder (next to the `causalcine_nb` package)."

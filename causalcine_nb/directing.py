@@ -343,8 +343,8 @@ def generate_main(argv: list[str] | None = None) -> int:
     p.add_argument("--warm-start", type=float, default=None, help="a chunk that continues its shot starts from the previous "
                    "chunk's last frame noised to this level, e.g. 0.6 (smaller seams between chunks); 1 = off "
                    "(default: the checkpoint's, else 1)")
-    p.add_argument("--decoder", default="linear", choices=["linear", "learned"], help="how latents become pixels: linear (the codec's PCA decode, default) or learned (the CNN decoder of "
-                   "nbs/02b_decoder.ipynb: same latents, sharper frames)")
+    from causalcine_nb.codecs import add_decoder_option
+    add_decoder_option(p)
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--height", type=int, default=None, help="frame height (default: the script's, else 64)")
     p.add_argument("--width", type=int, default=None, help="frame width (default: the script's, else 64)")

@@ -894,8 +894,8 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
     p.add_argument("--reference", default="rendered", choices=["rendered", "codec"],
                    help="what the model is compared with: the rendered clips (judge ceiling) or the rendered clips through "
                         "the ShotWorld codec and back (latent ceiling) (default rendered)")
-    p.add_argument("--decoder", default="linear", choices=["linear", "learned"], help="how latents become pixels: linear (the codec's PCA decode, default) or learned (the CNN decoder of "
-                   "nbs/02b_decoder.ipynb: same latents, sharper frames)")
+    from causalcine_nb.codecs import add_decoder_option
+    add_decoder_option(p)
     p.add_argument("--clips", default="random",
                    help="which one-shot clips: random (close-up/medium, one or two characters), or held-out clips of a "
                         "training pool: one-character, shapes or shapes:FACTORS (scripts/train.py --pool-kind) (default random)")

@@ -182,12 +182,13 @@ def sample_film(model, script, codec=None, text_encoder=None, sampler: str = "ca
 
 def sample_main(argv=None) -> int:
     "`causalcine sample --script S.json --checkpoint C --out film.mp4 [--sampler causal|bidirectional] ...`"
-    import argparse, time
+    import argparse, sys, time
     from pathlib import Path
     from causalcine_nb.shotworld import load_shotworld_script, save_storyboard
     from causalcine_nb.training import load_model
     from causalcine_nb.video import write_video
     from causalcine_nb.core import save_script
+    from causalcine_nb.codecs import ShotWorldCodec, add_decoder_option
     p = argparse.ArgumentParser(prog="causalcine sample", description="Sample a film from a shot script with the reference samplers (no KV cache).")
     p.add_argument("--script", required=True, help="the film's shot script (JSON)")
     p.add_argument("--checkpoint", required=True, help="model checkpoint (safetensors, as written by training)")
@@ -204,18 +205,20 @@ def sample_main(argv=None) -> int:
     p.add_argument("--warm-start", type=float, default=1.0, help="causal sampler: a chunk that continues its shot starts "
                    "from the previous chunk's last frame noised to this level (e.g. 0.6: smaller seams between chunks; "
                    "BENCHMARKS.md); 1 = off (default)")
-    p.add_argument("--decoder", default="linear", choices=["linear", "learned"], help="how latents become pixels: linear (the codec's PCA decode, default) or learned (the CNN decoder of "
-                   "nbs/02b_decoder.ipynb: same latents, sharper frames)")
+    add_decoder_option(p)
     a = p.parse_args(argv)
-    from causalcine_nb.codecs import ShotWorldCodec
-    script = load_shotworld_script(a.script)
-    model = load_model(a.checkpoint)
-    t0 = time.time()
-    frames, gen = sample_film(model, script, codec=ShotWorldCodec.default(decoder=a.decoder), sampler=a.sampler, chunk_frames=a.chunk_frames, steps=a.steps, shift=a.shift,
-                              guidance=a.guidance, seed=a.seed, renoise=a.renoise, warm_start=a.warm_start)
-    dt = time.time() - t0
-    out = Path(a.out)
-    write_video(out, frames, gen.fps); save_script(gen, out.with_suffix(".json"))
-    save_storyboard(out.with_suffix(".png"), frames, gen)
+    try:
+        script = load_shotworld_script(a.script)
+        model = load_model(a.checkpoint)
+        codec = ShotWorldCodec.default(decoder=a.decoder)
+        t0 = time.time()
+        frames, gen = sample_film(model, script, codec=codec, sampler=a.sampler, chunk_frames=a.chunk_frames, steps=a.steps,
+                                  shift=a.shift, guidance=a.guidance, seed=a.seed, renoise=a.renoise, warm_start=a.warm_start)
+        dt = time.time() - t0
+        out = Path(a.out)
+        write_video(out, frames, gen.fps); save_script(gen, out.with_suffix(".json"))
+        save_storyboard(out.with_suffix(".png"), frames, gen)
+    except CausalCineError as e:
+        print(f"{p.prog}: error: {e}", file=sys.stderr); return 2
     print(f"wrote {out} ({len(frames)} frames, {dt:.1f} s: {len(frames) / dt:.1f} frames/s), {out.with_suffix('.json')}, {out.with_suffix('.png')}")
     return 0
