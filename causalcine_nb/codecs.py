@@ -16,9 +16,9 @@ import torch
 from .core import CausalCineError, make_generator
 
 # %% auto #0
-__all__ = ['CODEC_FORMAT', 'DECODERS', 'frames_to_video', 'video_to_frames', 'LatentCodec', 'StreamingDecoder', 'load_wan_vae',
-           'WanVAECodec', 'WanStreamingDecoder', 'add_decoder_option', 'data_dir', 'ShotWorldCodec', 'pca_from_moments',
-           'fit_pca_codec', 'shotworld_films', 'fit_shotworld_codec', 'reconstruction_error']
+__all__ = ['CODEC_FORMAT', 'DECODERS', 'DECODER_FILES', 'frames_to_video', 'video_to_frames', 'LatentCodec', 'StreamingDecoder',
+           'load_wan_vae', 'WanVAECodec', 'WanStreamingDecoder', 'add_decoder_option', 'data_dir', 'ShotWorldCodec',
+           'pca_from_moments', 'fit_pca_codec', 'shotworld_films', 'fit_shotworld_codec', 'reconstruction_error']
 
 # %% ../nbs/02a_codecs.ipynb #4f4567cf
 def frames_to_video(frames: np.ndarray | torch.Tensor, device: str | torch.device = "cpu",
@@ -256,13 +256,16 @@ def _unpatchify(p: torch.Tensor, ts: int, s: int) -> torch.Tensor:
 
 # %% ../nbs/02a_codecs.ipynb #8df84ccd
 CODEC_FORMAT = "causalcine-shotworld-codec-v1"
-DECODERS = ("linear", "learned")   # how ShotWorld latents become pixels: the PCA's linear map, or a small CNN trained on it
+DECODERS = ("linear", "learned", "steady")   # how ShotWorld latents become pixels: the PCA's linear map, or a small CNN trained on it
+DECODER_FILES = {"learned": "shotworld_decoder.safetensors",           # an L1 loss on the frames: the sharpest stills
+                 "steady": "shotworld_decoder_steady.safetensors"}     # ... plus a loss on the change between latent frames
 
 def add_decoder_option(parser) -> None:
     "The `--decoder` option of the commands that turn ShotWorld latents into pixels."
     parser.add_argument("--decoder", default="linear", choices=DECODERS, help="how latents become pixels: linear (the codec's "
-                        "PCA decode, default) or learned (the CNN of nbs/02b_decoder.ipynb: the same latents, sharper frames, "
-                        "more flicker between latent frames)")
+                        "PCA decode, default), learned (the CNN of nbs/02b_decoder.ipynb: the same latents, sharper frames, "
+                        "more flicker between latent frames) or steady (the same CNN trained also to keep the change between "
+                        "latent frames: sharper than linear and less flicker)")
 
 def data_dir() -> Path:
     "The repository's `data/` folder (next to the `causalcine_nb` package)."
@@ -342,17 +345,17 @@ class ShotWorldCodec(LatentCodec):
 
     @classmethod
     def default(cls, decoder: str = "linear") -> "ShotWorldCodec":
-        """The codec shipped in `data/codecs/shotworld_codec.safetensors`; `decoder="learned"` decodes with the learned
-        decoder shipped beside it (`nbs/02b_decoder.ipynb`). The latents are the same either way."""
+        """The codec shipped in `data/codecs/shotworld_codec.safetensors`; `decoder="learned"` or `"steady"` decodes with
+        a learned decoder shipped beside it (`DECODER_FILES`, `nbs/02b_decoder.ipynb`). The latents are the same either way."""
         if decoder not in DECODERS: raise CausalCineError(f"unknown decoder {decoder!r}; use one of {', '.join(DECODERS)}")
         path = data_dir()/"codecs"/"shotworld_codec.safetensors"
         if not path.exists():
             raise CausalCineError(f"the shipped ShotWorld codec {path} is missing: this install has no data/ folder next to the "
                                   "package. Use a source checkout, or refit it with the command in data/codecs/README.md")
         codec = cls.load(path)
-        if decoder == "learned":
+        if decoder != "linear":
             from causalcine_nb.decoder import load_decoder
-            codec = codec.with_decoder(load_decoder(data_dir()/"codecs"/"shotworld_decoder.safetensors", codec))
+            codec = codec.with_decoder(load_decoder(data_dir()/"codecs"/DECODER_FILES[decoder], codec))
         return codec
 
 # %% ../nbs/02a_codecs.ipynb #3d9510fd

@@ -19,8 +19,8 @@ from .core import CausalCineError, make_generator
 from .codecs import ShotWorldCodec, _groups, frames_to_video, shotworld_films
 
 # %% auto #0
-__all__ = ['DECODER_KIND', 'DecoderConfig', 'LatentDecoder', 'codec_fingerprint', 'decoder_pairs', 'decoder_psnr', 'fit_decoder',
-           'save_decoder', 'load_decoder']
+__all__ = ['DECODER_KIND', 'DecoderConfig', 'LatentDecoder', 'codec_fingerprint', 'decoder_pairs', 'decoder_psnr', 'decoder_jump',
+           'jump_loss', 'fit_decoder', 'save_decoder', 'load_decoder']
 
 # %% ../nbs/02b_decoder.ipynb #df846cc3
 @dataclass
@@ -76,19 +76,25 @@ def codec_fingerprint(codec: ShotWorldCodec) -> str:
     for t in (codec.basis, codec.mean, codec.latents_mean, codec.latents_std): h.update(t.float().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
 
-def decoder_pairs(codec: ShotWorldCodec, num_films: int, seed: int, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def decoder_pairs(codec: ShotWorldCodec, num_films: int, seed: int, progress: bool = False, with_previous: bool = False):
     """Training pairs from ShotWorld films `film_seed(seed, i)`: raw latent frames `[N, C, 1, h, w]` and the video frames
-    each covers, uint8 `[N, 3, ts, H, W]` (frame 0 repeated `ts` times, as the codec groups it)."""
+    each covers, uint8 `[N, 3, ts, H, W]` (frame 0 repeated `ts` times, as the codec groups it). `with_previous`: also
+    `[N]` indices of the latent frame before each one in its shot (-1 where a film or a shot starts: a cut is no jump)."""
     ts = codec.temporal_stride
-    Z, X = [], []
-    for _, frames in shotworld_films(num_films, seed, progress=progress):
+    Z, X, prev = [], [], []
+    for script, frames in shotworld_films(num_films, seed, progress=progress):
         v = frames_to_video(frames[:1 + (len(frames) - 1) // ts * ts])
         raw = codec._encode_raw(v)                                            # [1, C, n, h, w]
         n = raw.shape[2]
         Z.append(raw[0].transpose(0, 1).unsqueeze(2))                          # [n, C, 1, h, w]
         g = _groups(v, ts)[0]                                                  # [3, n*ts, H, W]
         X.append(((g.reshape(3, n, ts, *g.shape[-2:]).transpose(0, 1) + 1) * 127.5).round().to(torch.uint8))
-    return torch.cat(Z), torch.cat(X)
+        first = sum(len(z) for z in Z[:-1])
+        p = torch.cat([torch.tensor([-1]), torch.arange(first, first + n - 1)])
+        for s in script.starts[1:]:                       # latent frame j covers video frames ts(j-1)+1 .. ts j
+            if (s - 1) % ts == 0 and (s - 1) // ts + 1 < n: p[(s - 1) // ts + 1] = -1
+        prev.append(p)
+    return (torch.cat(Z), torch.cat(X), torch.cat(prev)) if with_previous else (torch.cat(Z), torch.cat(X))
 
 @torch.no_grad()
 def decoder_psnr(decode, Z: torch.Tensor, X: torch.Tensor, batch: int = 256) -> float:
@@ -99,29 +105,55 @@ def decoder_psnr(decode, Z: torch.Tensor, X: torch.Tensor, batch: int = 256) -> 
         se += float(((y - X[i:i + batch].float()) ** 2).sum()); count += y.numel()
     return 10 * math.log10(255 ** 2 / max(se / count, 1e-12))
 
+@torch.no_grad()
+def decoder_jump(decode, Z: torch.Tensor, X: torch.Tensor, prev: torch.Tensor, batch: int = 256) -> float:
+    """Mean |change| (0-255) from each latent frame's last video frame to the next one's first, as `decode` draws it
+    (`decode=None`: the true frames `X`); `prev` from `decoder_pairs(..., with_previous=True)`. The rendered films move
+    smoothly there; a decoder that draws each latent frame with its own errors jumps."""
+    def frames(k): return X[k].float() if decode is None else ((decode(Z[k]).clamp(-1, 1) + 1) * 127.5).round()
+    after = torch.nonzero(prev >= 0)[:, 0]
+    total = 0.0
+    for i in range(0, len(after), batch):
+        a = after[i:i + batch]
+        first, last = frames(a)[:, :, 0], frames(prev[a])[:, :, -1]
+        total += float((first - last).abs().mean((1, 2, 3)).sum())
+    return total / max(len(after), 1)
+
 def _lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
     "Linear warm-up, then cosine decay to zero: a function of the step alone, so a resumed run follows the same curve."
     if step < warmup: return lr * (step + 1) / warmup
     return 0.5 * lr * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
 
+def jump_loss(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """L1 distance between the decoded and the true change from one latent frame's last video frame to the next one's
+    first: `y`, `x` `[2B, 3, ts, H, W]`, the first B latent frames each followed by the one at the same row of the rest."""
+    B = len(y) // 2
+    return ((y[B:, :, 0] - y[:B, :, -1]) - (x[B:, :, 0] - x[:B, :, -1])).abs().mean()
+
 def fit_decoder(codec: ShotWorldCodec | None = None, cfg: DecoderConfig = DecoderConfig(), num_films: int = 300, seed: int = 1,
                 held_films: int = 24, held_seed: int = 999, steps: int = 4000, batch_size: int = 32, lr: float = 1e-3,
-                warmup: int = 75, checkpoint=None, save_every: int = 250, resume: bool = False, stop_at: int | None = None,
-                progress: bool = True) -> LatentDecoder:
-    """Train a `LatentDecoder` for `codec` (default: the shipped one) with an L1 loss on ShotWorld films; `checkpoint`: a
-    file written every `save_every` steps (weights, optimizer, step), which `resume=True` continues from; `stop_at`:
-    stop after that step, on the schedule of `steps` (a job with a time limit, resumed later)."""
+                warmup: int = 75, jump_weight: float = 0.0, checkpoint=None, save_every: int = 250, resume: bool = False,
+                stop_at: int | None = None, progress: bool = True) -> LatentDecoder:
+    """Train a `LatentDecoder` for `codec` (default: the shipped one) with an L1 loss on ShotWorld films; `jump_weight`:
+    add that times `jump_loss`, each batch then being `batch_size // 2` pairs of consecutive latent frames (a steadier
+    film); `checkpoint`: a file written every `save_every` steps (weights, optimizer, step), which `resume=True`
+    continues from; `stop_at`: stop after that step, on the schedule of `steps` (a job with a time limit, resumed later)."""
     from causalcine_nb.checkpoint import load_checkpoint, save_checkpoint
     codec = codec or ShotWorldCodec.default()
     if steps < 1 or batch_size < 1: raise CausalCineError(f"steps and batch_size must be >= 1, got {steps} and {batch_size}")
+    if jump_weight < 0 or (jump_weight > 0 and batch_size < 2):
+        raise CausalCineError(f"jump_weight must be >= 0 and needs batch_size >= 2 (pairs of latent frames); got {jump_weight} and {batch_size}")
     if resume and (checkpoint is None or not Path(checkpoint).exists()):
         raise CausalCineError(f"resume=True needs the checkpoint of an earlier run, and {checkpoint!r} does not exist; drop resume to start fresh")
-    Z, X = decoder_pairs(codec, num_films, seed, progress)
+    Z, X, prev = decoder_pairs(codec, num_films, seed, progress, with_previous=True)
+    followers = torch.nonzero(prev >= 0)[:, 0]                                 # latent frames with one before them
+    if jump_weight > 0 and len(followers) == 0: raise CausalCineError("jump_weight needs films of two or more latent frames")
     torch.manual_seed(seed)
     dec = LatentDecoder(codec, cfg)
     opt = torch.optim.AdamW(dec.parameters(), lr=lr, weight_decay=0.0)
     extra = {"kind": DECODER_KIND, "config": asdict(cfg), "codec": codec_fingerprint(codec),
-             "fit": {"num_films": num_films, "seed": seed, "steps": steps, "batch_size": batch_size, "lr": lr, "warmup": warmup}}
+             "fit": {"num_films": num_films, "seed": seed, "steps": steps, "batch_size": batch_size, "lr": lr, "warmup": warmup,
+                     **({"jump_weight": jump_weight} if jump_weight > 0 else {})}}   # (a plain fit's record is as it always was)
     start = 0
     if resume:
         meta = load_checkpoint(checkpoint, dec, opt)
@@ -133,17 +165,25 @@ def fit_decoder(codec: ShotWorldCodec | None = None, cfg: DecoderConfig = Decode
     bar = tqdm(range(start, end), desc="fit decoder", unit="step", disable=not progress, initial=start, total=steps)
     for step in bar:
         for grp in opt.param_groups: grp["lr"] = _lr_at(step, steps, lr, warmup)
-        idx = torch.randint(len(Z), (batch_size,), generator=make_generator(seed * 1_000_003 + step))
-        loss = (dec(Z[idx]) - (X[idx].float() / 127.5 - 1)).abs().mean()
+        g = make_generator(seed * 1_000_003 + step)
+        if jump_weight > 0:
+            after = followers[torch.randint(len(followers), (batch_size // 2,), generator=g)]
+            idx = torch.cat([prev[after], after])                             # each latent frame, then the one after it
+        else: idx = torch.randint(len(Z), (batch_size,), generator=g)
+        y, x = dec(Z[idx]), X[idx].float() / 127.5 - 1
+        loss = (y - x).abs().mean() + (jump_weight * jump_loss(y, x) if jump_weight > 0 else 0)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
         bar.set_postfix(loss=f"{loss.item():.4f}")
         if checkpoint is not None and ((step + 1) % save_every == 0 or step + 1 == end):
             save_checkpoint(checkpoint, dec, opt, step=step + 1, extra=extra)
     dec.eval()
-    Zh, Xh = decoder_pairs(codec, held_films, held_seed)
+    Zh, Xh, ph = decoder_pairs(codec, held_films, held_seed, with_previous=True)
     dec.info = {**extra, "held_out": {"films": held_films, "seed": held_seed, "latent_frames": len(Zh),
                                       "psnr_linear": round(decoder_psnr(codec._linear_decode, Zh, Xh), 3),
-                                      "psnr_learned": round(decoder_psnr(dec, Zh, Xh), 3)}}
+                                      "psnr_learned": round(decoder_psnr(dec, Zh, Xh), 3),
+                                      "jump_true": round(decoder_jump(None, Zh, Xh, ph), 3),
+                                      "jump_linear": round(decoder_jump(codec._linear_decode, Zh, Xh, ph), 3),
+                                      "jump_learned": round(decoder_jump(dec, Zh, Xh, ph), 3)}}
     return dec
 
 def save_decoder(decoder: LatentDecoder, path) -> Path:

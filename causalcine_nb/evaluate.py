@@ -227,15 +227,16 @@ class RunConfig:
     setup: bool = False       # memory films: the ground truth is given up to the return, the model makes the rest
     renoise: float | None = None   # sampler re-noising (flow.flow_step); None: the checkpoint's setting
     warm_start: float | None = None   # sigma0 of chunks that continue a shot (flow.warm_start_latent); None: the checkpoint's
-    decoder: str = "linear"   # how latents become pixels: the codec's linear decode, or the learned decoder (02b_decoder)
+    decoder: str = "linear"   # how latents become pixels: the codec's linear decode, or a learned decoder (02b_decoder)
 
     @classmethod
     def parse(cls, spec: str) -> "RunConfig":
-        """`[label=]kind[+setup][+renoise=R][+warm=S][+decoder=learned][@checkpoint]`, e.g. `camr`, `single=camr@runs/repro/causal_singleshot/model.safetensors`;
+        """`[label=]kind[+setup][+renoise=R][+warm=S][+decoder=D][@checkpoint]`, e.g. `camr`, `single=camr@runs/repro/causal_singleshot/model.safetensors`;
         `camr+setup` gives a memory film's ground truth up to the return (label `camr-setup`); `camr+renoise=1` samples
         with re-noising steps (label `camr-renoise1`); `camr+warm=0.6` starts the chunks that continue a shot from the
         chunk before, at sigma 0.6 (label `camr-warm0.6`); `camr+decoder=learned` decodes with the learned decoder (label
-        `camr-learned`; also `codec+decoder=learned`, the latent ceiling through that decoder)."""
+        `camr-learned`; also `codec+decoder=learned`, the latent ceiling through that decoder; `+decoder=steady`, the
+        steady one, label `-steady`)."""
         head = spec.split("=")[0]
         label, _, rest = spec.partition("=") if "=" in spec and not ({"+", "@"} & set(head)) else ("", "", spec)
         kind, _, ckpt = rest.partition("@")
@@ -267,7 +268,7 @@ class RunConfig:
                                       "for the kinds that decode latents (e.g. camr+decoder=learned)")
         if ckpt and kind in ("groundtruth", "codec", "repeat"): raise CausalCineError(f"{kind} renders the script; it takes no checkpoint ({spec!r})")
         label = label.strip() or (kind + ("-setup" if setup else "") + (f"-renoise{renoise:g}" if renoise is not None else "")
-                                + (f"-warm{warm:g}" if warm is not None else "") + ("-learned" if decoder == "learned" else ""))
+                                + (f"-warm{warm:g}" if warm is not None else "") + (f"-{decoder}" if decoder != "linear" else ""))
         if not label.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise CausalCineError(f"configuration label {label!r} must be letters, digits, '-', '_' or '.' (it names a folder)")
         return cls(label, kind, ckpt.strip() or None, setup, renoise, warm, decoder)
@@ -543,11 +544,12 @@ def benchmark_main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output folder (scripts/, films/, reports/, tables.md, gallery.html)")
     p.add_argument("--sets", default="multishot,memory", help="comma-separated benchmark sets (default multishot,memory)")
     p.add_argument("--configs", default="groundtruth,repeat,window,sink,camr,full",
-                   help="comma-separated [label=]kind[+setup][+renoise=R][+warm=S][+decoder=learned][@checkpoint]; kinds: " + ", ".join(GEN_KINDS) +
+                   help="comma-separated [label=]kind[+setup][+renoise=R][+warm=S][+decoder=D][@checkpoint]; kinds: " + ", ".join(GEN_KINDS) +
                    "; +setup (streaming kinds, memory sets): the ground truth is given up to the return; +renoise=R: "
                    "sample with re-noising steps (share R of each step's noise drawn afresh); +warm=S (streaming kinds): a chunk "
-                   "that continues its shot starts from the chunk before, noised to S; +decoder=learned: pixels from the learned "
-                   "decoder (nbs/02b_decoder.ipynb) instead of the codec's linear decode")
+                   "that continues its shot starts from the chunk before, noised to S; +decoder=learned|steady: pixels from a learned "
+                   "decoder (nbs/02b_decoder.ipynb; steady: trained also to keep the change between latent frames) instead of "
+                   "the codec's linear decode")
     p.add_argument("--num-films", type=int, default=10, help="films per set (default 10)")
     p.add_argument("--seed", type=int, default=0, help="benchmark seed (default 0)")
     p.add_argument("--window", type=int, default=2, help="W, chunks in the local window of every memory mode (default 2)")
