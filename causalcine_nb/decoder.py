@@ -81,7 +81,7 @@ def decoder_pairs(codec: ShotWorldCodec, num_films: int, seed: int, progress: bo
     each covers, uint8 `[N, 3, ts, H, W]` (frame 0 repeated `ts` times, as the codec groups it). `with_previous`: also
     `[N]` indices of the latent frame before each one in its shot (-1 where a film or a shot starts: a cut is no jump)."""
     ts = codec.temporal_stride
-    Z, X, prev = [], [], []
+    Z, X, prev, first = [], [], [], 0
     for script, frames in shotworld_films(num_films, seed, progress=progress):
         v = frames_to_video(frames[:1 + (len(frames) - 1) // ts * ts])
         raw = codec._encode_raw(v)                                            # [1, C, n, h, w]
@@ -89,11 +89,10 @@ def decoder_pairs(codec: ShotWorldCodec, num_films: int, seed: int, progress: bo
         Z.append(raw[0].transpose(0, 1).unsqueeze(2))                          # [n, C, 1, h, w]
         g = _groups(v, ts)[0]                                                  # [3, n*ts, H, W]
         X.append(((g.reshape(3, n, ts, *g.shape[-2:]).transpose(0, 1) + 1) * 127.5).round().to(torch.uint8))
-        first = sum(len(z) for z in Z[:-1])
         p = torch.cat([torch.tensor([-1]), torch.arange(first, first + n - 1)])
         for s in script.starts[1:]:                       # latent frame j covers video frames ts(j-1)+1 .. ts j
             if (s - 1) % ts == 0 and (s - 1) // ts + 1 < n: p[(s - 1) // ts + 1] = -1
-        prev.append(p)
+        prev.append(p); first += n                                             # `first`: the next film's first row
     return (torch.cat(Z), torch.cat(X), torch.cat(prev)) if with_previous else (torch.cat(Z), torch.cat(X))
 
 @torch.no_grad()
