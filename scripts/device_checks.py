@@ -262,6 +262,11 @@ def summary_markdown(summary: dict, plan: str) -> str:
         if v:
             L.append(f"- wan-14b: {v['steady_fps_dit']:.2f} FPS, {100 * v['floor_fraction']:.0f}% of its one-GPU floor "
                      f"({v['floor_fps']:.2f} FPS at the --tflops figure)")
+            # nbs/30's plan: 8-GPU time per chunk >= one-GPU time / 8 + 400 all-to-alls; only the first term is measured here
+            L.append(f"- 8-GPU plan (nbs/30_sequence_parallel): one GPU {1000 * 12 / v['steady_fps_dit']:.0f} ms per chunk of 12 "
+                     f"frames, so Ulysses on 8 GPUs runs at most {8 * v['steady_fps_dit']:.1f} FPS before its 400 all-to-alls "
+                     "per chunk, which `torchrun --nproc-per-node 8 scripts/stream_sp.py --preset wan-14b --device cuda` must "
+                     "measure (paper: 16 FPS on 8 H200)")
     left = [n for n, r in res.items() if r["status"] in ("not run", "timed out", "failed")]
     if left:
         L += ["", f"Not finished: {', '.join(left)}. Rerun them with `--steps {','.join(left)}`."]

@@ -43,6 +43,12 @@ def test_smoke_plan_runs_the_gpu_commands_and_summarises(tmp_path):
     md = (out / "summary.md").read_text()
     assert "## Streaming" in md and "`auto:none`" in md and "Not finished" not in md
     assert json.loads((out / "summary.json").read_text())["figures"] == json.loads(json.dumps(f))
+    # the gpu plan's goal lines, rendered from these (toy) figures
+    gpu_md = dc.summary_markdown(summary, "gpu")
+    best = max(d["steady_fps_dit"] for d in f["realtime-1.3b"].values())
+    assert f"wan-1.3b DiT alone >= 30 FPS: best {best:.1f} FPS" in gpu_md
+    assert f"real time with VAE decode (>= 8 FPS): {f['stream-1.3b-vae']['steady_fps_with_decode']:.1f} FPS: met" in gpu_md
+    assert f"at most {8 * f['stream-14b']['steady_fps_dit']:.1f} FPS before its 400 all-to-alls" in gpu_md
 
 
 def test_budget_leaves_steps_unstarted_and_names_the_rerun(tmp_path):
