@@ -23,12 +23,13 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_che
 
 # %% auto #0
 __all__ = ['POOL_KINDS', 'CUT_SHOT_FRAMES', 'MEMORY_POOL_FRAMES', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS',
-           'CUT_VARIANTS', 'CUT_SHIFTS', 'MEMORY_VARIANTS', 'KINDS', 'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds',
-           'parse_pool_kind', 'pool_kind_parts', 'has_memory_films', 'TrainConfig', 'packed_inputs',
-           'teacher_forcing_forward', 'teacher_forcing_loss', 'return_span', 'character_cover', 'introduced',
-           'still_scripts', 'pool_scripts', 'LatentFilmPool', 'LatentStillPool', 'encode_contexts', 'plot_loss_curve',
-           'model_extra', 'load_model', 'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'is_image_step',
-           'batch_loss', 'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'train_main']
+           'CUT_VARIANTS', 'CUT_SHIFTS', 'MEMORY_VARIANTS', 'ONE_CHARACTER_FRAMINGS', 'ONE_CHARACTER_DEFAULT', 'KINDS',
+           'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds', 'parse_pool_kind', 'pool_kind_parts', 'has_memory_films',
+           'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'teacher_forcing_loss', 'return_span',
+           'character_cover', 'introduced', 'still_scripts', 'pool_scripts', 'LatentFilmPool', 'LatentStillPool',
+           'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor', 'full_state',
+           'load_full_state', 'swapped_params', 'is_image_step', 'batch_loss', 'heldout_pool', 'fixed_eval_batches',
+           'eval_loss', 'train', 'config_parser', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
 POOL_KINDS = ("films", "one-character", "shapes", "memory", "cuts")   # what LatentFilmPool.shotworld renders (see pool_scripts)
@@ -52,6 +53,8 @@ CUT_VARIANTS = ("close-up", "same-layout", "near", "far")   # `cuts:close-up`: b
         # character moved by `CUT_SHIFTS` of the frame width (a rung between copying from the same spot and a free cut)
 CUT_SHIFTS = {"near": (0.05, 0.15), "far": (0.15, 0.3)}
 MEMORY_VARIANTS = ("return",)   # `memory:return`: the return cuts back to the protagonist's first setup (`metrics.return_to_setup`)
+ONE_CHARACTER_FRAMINGS = ("wide", "medium", "close-up")   # `one-character:wide`: the pool's clips in these framings only
+ONE_CHARACTER_DEFAULT = ("medium", "close-up")   # plain `one-character`: the drawing probe's framings
 
 def parse_pool_kind(part: str) -> tuple[str, tuple[str, ...]]:
     "One pool kind -> (base kind, factors): `shapes:colour,place` is the shapes pool with colour and place varied too."
@@ -60,10 +63,12 @@ def parse_pool_kind(part: str) -> tuple[str, tuple[str, ...]]:
     if base not in POOL_KINDS:
         raise CausalCineError(f"pool kind must be one of {', '.join(POOL_KINDS)}, or several of them joined by '+' "
                               f"without repeats (e.g. shapes+one-character), got {part!r}")
-    if ":" in str(part) and (base not in ("shapes", "cuts", "memory") or not factors):
+    if ":" in str(part) and (base not in ("shapes", "cuts", "memory", "one-character") or not factors):
         raise CausalCineError(f"only the shapes pool takes factors to vary (shapes:colour,place), the cuts pool a variant "
-                              f"(cuts:{','.join(CUT_VARIANTS)}) and the memory pool memory:{','.join(MEMORY_VARIANTS)}, got {part!r}")
-    allowed = {"shapes": SHAPE_FACTORS, "cuts": CUT_VARIANTS, "memory": MEMORY_VARIANTS}.get(base, ())
+                              f"(cuts:{','.join(CUT_VARIANTS)}), the memory pool memory:{','.join(MEMORY_VARIANTS)} and the "
+                              f"one-character pool framings (one-character:{','.join(ONE_CHARACTER_FRAMINGS)}), got {part!r}")
+    allowed = {"shapes": SHAPE_FACTORS, "cuts": CUT_VARIANTS, "memory": MEMORY_VARIANTS,
+               "one-character": ONE_CHARACTER_FRAMINGS}.get(base, ())
     bad = [f for f in factors if f not in allowed]
     if bad or len(set(factors)) != len(factors):
         raise CausalCineError(f"{base} factors must be distinct ones of {', '.join(allowed)}, got {extra!r} in {part!r}")
@@ -111,7 +116,7 @@ class TrainConfig:
     memory_window: int = 2            # W: preceding chunks in the local window (camr/sink/window)
     memory_top_k: int = 3             # k: routed history frames (camr)
     num_films: int = 600              # ShotWorld training films (procedural pool)
-    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot clips of one character) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | memory (memory films whose return fits a 24-frame crop; memory:return, the return cut back to the first setup) | cuts (a chunk of one character each side of a cut; cuts:close-up, cuts:same-layout, cuts:near, cuts:far) | a mix such as shapes+one-character (num_films of each)
+    pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot close-up / medium clips of one character; one-character:wide, or any of wide,medium,close-up, in those framings) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | memory (memory films whose return fits a 24-frame crop; memory:return, the return cut back to the first setup) | cuts (a chunk of one character each side of a cut; cuts:close-up, cuts:same-layout, cuts:near, cuts:far) | a mix such as shapes+one-character (num_films of each)
     return_weight: float = 1.0        # stage 1: weight of the loss on the return shot of memory films (where only memory tells what the protagonist looks like; 1 = plain)
     character_weight: float = 1.0     # weight of the loss on latent cells inside a ShotWorld character's box (by the share covered; 1 = plain)
     character_weight_sigma: float = 1.0   # the character weight applies at noise levels sigma <= this (1 = all); below ~0.6 the noisy input shows where the character is
@@ -234,14 +239,16 @@ def teacher_forcing_loss(model, x0, noise, sigma, context, frame_prompt, chunk_f
 # %% ../nbs/08_training.ipynb #b6759330
 KINDS = ("random", "memory", "place_change", "shot_reverse")
 
-def _one_character_scripts(n: int, seed: int, num_frames: int = 17):
-    "The first `n` judge-style random one-shot scripts from `seed` up that show one character in a close-up or medium shot."
+def _one_character_scripts(n: int, seed: int, num_frames: int = 17, framings: tuple = ONE_CHARACTER_DEFAULT):
+    """The first `n` judge-style random one-shot scripts from `seed` up that show one character in one of `framings`
+    (`ONE_CHARACTER_FRAMINGS`; by default a close-up or medium shot). Other framings keep the same seeds for the same clips."""
     from causalcine_nb.judges import random_shot_script, _caption_chars
+    heads = tuple(f.split(" ")[0] for f in framings)   # captions open with "wide shot", "medium shot" or "close-up"
     for s in pool_seeds(seed):
         if n <= 0: return
         sc = random_shot_script(s, num_frames)
         cap = sc.shots[0].caption
-        if len(_caption_chars(cap)) == 1 and not cap.startswith("wide"): n -= 1; yield sc
+        if len(_caption_chars(cap)) == 1 and cap.startswith(heads): n -= 1; yield sc
 
 def _shape_scripts(n: int, seed: int, num_frames: int = 9, vary: tuple = ()):
     """`n` still close-ups of one big plain red character in the desert: only its shape (cycling) and its place in the
@@ -359,11 +366,13 @@ def still_scripts(kind: str, n: int, seed: int):
     if base in ("films", "memory", "cuts"):   # memory films and cut clips are made of the same shots as any film
         from causalcine_nb.judges import random_shot_script
         return (random_shot_script(s, 1) for _, s in zip(range(n), pool_seeds(seed)))
-    return _one_character_scripts(n, seed, num_frames=1) if base == "one-character" else _shape_scripts(n, seed, 1, vary=factors)
+    if base == "one-character": return _one_character_scripts(n, seed, 1, factors or ONE_CHARACTER_DEFAULT)
+    return _shape_scripts(n, seed, 1, vary=factors)
 
 def pool_scripts(kind: str, n: int, seed: int):
     """The `n` ShotWorld scripts of a training pool, deterministic in `seed`: `films` (multi-shot films of every kind),
-    `one-character` (one-shot close-up / medium clips of exactly one character, 17 frames), `shapes` (still close-ups of
+    `one-character` (one-shot close-up / medium clips of exactly one character, 17 frames; `one-character:wide` in wide
+    shots, or any of `ONE_CHARACTER_FRAMINGS`), `shapes` (still close-ups of
     one big plain red character in the desert, 9 frames: only the shape and the layout vary; `shapes:colour,place` varies
     the named `SHAPE_FACTORS` too: the rungs of a ladder from the shapes pool towards the one-character pool), `memory`
     (memory films whose protagonist is seen, leaves for two or more shots and returns inside the first
@@ -377,7 +386,8 @@ def pool_scripts(kind: str, n: int, seed: int):
     if base == "films": return (make_script(s, kind=KINDS[i % len(KINDS)]) for i, s in zip(range(n), pool_seeds(seed)))
     if base == "memory": return _memory_scripts(n, seed, variants=factors)
     if base == "cuts": return _cut_scripts(n, seed, factors)
-    return _one_character_scripts(n, seed) if base == "one-character" else _shape_scripts(n, seed, vary=factors)
+    if base == "one-character": return _one_character_scripts(n, seed, framings=factors or ONE_CHARACTER_DEFAULT)
+    return _shape_scripts(n, seed, vary=factors)
 
 class LatentFilmPool:
     "Encoded films for training: latents `[C, F, h, w]`, per-frame prompt index and captions."

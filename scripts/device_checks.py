@@ -1,7 +1,8 @@
 """Every GPU measurement the open issues ask for, as one prepared run sized to a lent device's few minutes.
 
-On the lent H100/H200 (nothing there can be downloaded; diffusers, for the Wan VAE step, travels as wheels made here
-by `bash scripts/device_wheels.sh` and carried as `.whl`):
+On the lent H100/H200. First, here, `bash scripts/device_prepare.sh`: nothing can be downloaded there, so diffusers (for
+the Wan VAE steps) travels as wheels carried as `.whl`, and the shipped models, which no step needs, are kept from
+travelling (the tool refuses a tree over 64 MiB; `bash scripts/device_prepare.sh restore` afterwards). Then, there:
 
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl; export PYTHONPATH=/tmp/site
     python3 scripts/device_checks.py --out $OUT
@@ -122,7 +123,7 @@ def _missing(needs) -> str | None:
             import torch
             if not torch.cuda.is_available(): return "needs a CUDA GPU"
         elif importlib.util.find_spec(n) is None:
-            return (f"needs the Python package {n}: on the device make wheels here with `bash scripts/device_wheels.sh`, "
+            return (f"needs the Python package {n}: on the device make wheels here with `bash scripts/device_prepare.sh`, "
                     "carry .whl and install them first (see this script's docstring)")
     return None
 
