@@ -243,12 +243,11 @@ def _one_character_scripts(n: int, seed: int, num_frames: int = 17, framings: tu
     """The first `n` judge-style random one-shot scripts from `seed` up that show one character in one of `framings`
     (`ONE_CHARACTER_FRAMINGS`; by default a close-up or medium shot). Other framings keep the same seeds for the same clips."""
     from causalcine_nb.judges import random_shot_script, _caption_chars
-    heads = tuple(f.split(" ")[0] for f in framings)   # captions open with "wide shot", "medium shot" or "close-up"
     for s in pool_seeds(seed):
         if n <= 0: return
         sc = random_shot_script(s, num_frames)
         cap = sc.shots[0].caption
-        if len(_caption_chars(cap)) == 1 and cap.startswith(heads): n -= 1; yield sc
+        if len(_caption_chars(cap)) == 1 and cap.startswith(tuple(framings)): n -= 1; yield sc   # "wide shot of ...", "close-up of ..."
 
 def _shape_scripts(n: int, seed: int, num_frames: int = 9, vary: tuple = ()):
     """`n` still close-ups of one big plain red character in the desert: only its shape (cycling) and its place in the
