@@ -28,9 +28,10 @@ __all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPORT_FI
            'recall_table', 'inter_shot_agreement', 'agreement_table', 'benchmark_tables', 'write_gallery',
            'benchmark_main', 'compare_main', 'single_shot_pool', 'train_joint_bidirectional', 'tune_config',
            'tune_reproduction_model', 'probe_framings', 'drawing_probe_scripts', 'model_drawer', 'rendered_drawer',
-           'codec_drawer', 'shape_by_framing', 'shape_rates', 'shape_confusion', 'pattern_spread', 'pattern_rates',
-           'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts',
-           'swap_word', 'word_probe', 'copy_probe_scripts', 'copy_probe', 'plot_copy_probe', 'copy_probe_main']
+           'codec_drawer', 'shape_by_framing', 'size_spread', 'shape_rates', 'shape_confusion', 'pattern_spread',
+           'pattern_rates', 'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main',
+           'word_probe_scripts', 'swap_word', 'word_probe', 'copy_probe_scripts', 'copy_probe', 'plot_copy_probe',
+           'copy_probe_main']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -778,14 +779,18 @@ def codec_drawer(codec=None):
 
 def _clip_reading(frames, script, judge) -> dict:
     from causalcine_nb.judges import read_film, _caption_chars
-    from causalcine_nb.shotworld import film_cast
+    from causalcine_nb.shotworld import film_cast, parse_caption
     r = read_film(frames, script, judge)[0]
     want = sorted(_caption_chars(script.shots[0].caption))
     right = [r["characters"].get(c, {}).get("shape") == sh for c, sh in want]
-    cast = {c["name"]: c["pattern"] for c in film_cast(script)}
-    patterns = [(cast[f"{c} {sh}"], r["characters"].get(c, {}).get("pattern")) for c, sh in want]   # (the cast's, read; None = not seen)
+    cast = {c["name"]: c for c in film_cast(script)}
+    patterns = [(cast[f"{c} {sh}"]["pattern"], r["characters"].get(c, {}).get("pattern")) for c, sh in want]   # (the cast's, read; None = not seen)
+    sizes = [(cast[f"{c} {sh}"]["size"], r["characters"].get(c, {}).get("size")) for c, sh in want]         # the same for the size
     return {"present": float(np.mean([c in r["characters"] for c, _ in want])), "shape": float(np.mean(right)),
             "place": float(r["place"] in script.shots[0].caption),
+            # a character drawn at another scale shows as another size (and, drawn much bigger, as a closer framing)
+            "framing": float(r["framing"] == parse_caption(script.shots[0].caption)["framing"]),
+            "size": float(np.mean([a == b for a, b in sizes])), "sizes": sizes,
             "pattern": float(np.mean([a == b for a, b in patterns])), "patterns": patterns,
             "shapes": [(sh, bool(ok)) for (_, sh), ok in zip(want, right)],   # (asked shape, drawn right?) per character
             "read": [(sh, r["characters"].get(c, {}).get("shape")) for c, sh in want]}   # (asked, read; None = not seen)
@@ -795,6 +800,13 @@ def shape_by_framing(clips: list[dict]) -> dict:
     from causalcine_nb.shotworld import VOCAB, parse_caption
     got = [(parse_caption(c["caption"])["framing"], ok) for c in clips for _, ok in c["shapes"]]
     return {w: float(np.mean([ok for f, ok in got if f == w])) for w in VOCAB["framing"] if any(f == w for f, _ in got)}
+
+def size_spread(clips: list[dict]) -> dict:
+    """The share of each size among the sizes read on the characters of `clips` that were seen (`drawing_probe`'s
+    readings). Next to the rendered clips' spread it shows a scale tilt: a model that draws characters too big reads big."""
+    from causalcine_nb.shotworld import VOCAB
+    read = [got for c in clips for _, got in c["sizes"] if got is not None]
+    return {s: float(np.mean([g == s for g in read])) if read else 0.0 for s in VOCAB["size"]}
 
 def shape_rates(clips: list[dict]) -> dict:
     "Right-shape rate per asked shape word over the characters of `clips` (`drawing_probe`'s readings); absent words left out."
@@ -838,8 +850,9 @@ def plot_shape_confusion(confusion: dict, ax=None, title: str = ""):
     return ax.figure
 
 def drawing_probe(draw, scripts: Sequence[ShotScript], judge=None, reference=rendered_drawer, progress: bool = True) -> dict:
-    """Judge what `draw` makes of each one-shot script: mean `present`, `shape`, `place` and `pattern` rates (the pattern
-    is right when it is the film cast's: chance, 1/4, unless the caption names it) with their standard errors over the
+    """Judge what `draw` makes of each one-shot script: mean `present`, `shape`, `place`, `pattern`, `framing` and `size`
+    rates (pattern and size are right when they are the film cast's: at chance, 1/4 and 1/3, unless the caption names
+    them; `size_spread` shows the scale characters are drawn at) with their standard errors over the
     clips (`se`), the same rates for `reference`, and the clips."""
     from causalcine_nb.judges import load_judge
     judge = judge or load_judge()
@@ -850,16 +863,16 @@ def drawing_probe(draw, scripts: Sequence[ShotScript], judge=None, reference=ren
         clips.append({"caption": made.shots[0].caption, **_clip_reading(frames, made, judge),
                       "reference": {"caption": made.shots[0].caption, **_clip_reading(ref_frames, made, judge)} if reference is not None else None,
                       "frame": frames[len(frames) // 2], "reference_frame": None if ref_frames is None else ref_frames[len(ref_frames) // 2]})
-    keys = ("present", "shape", "place", "pattern")
+    keys = ("present", "shape", "place", "pattern", "framing", "size")
     out = {k: float(np.mean([c[k] for c in clips])) for k in keys}
     out["se"] = {k: float(np.std([c[k] for c in clips], ddof=1) / math.sqrt(len(clips))) if len(clips) > 1 else None for k in keys}
     out.update(shape_by_word=shape_rates(clips), shape_by_framing=shape_by_framing(clips), shape_confusion=shape_confusion(clips),
-               pattern_spread=pattern_spread(clips), pattern_by_word=pattern_rates(clips))
+               pattern_spread=pattern_spread(clips), pattern_by_word=pattern_rates(clips), size_spread=size_spread(clips))
     if reference is not None:
         refs = [c["reference"] for c in clips]
         out["reference"] = {k: float(np.mean([c[k] for c in refs])) for k in keys}
         out["reference"].update(shape_by_word=shape_rates(refs), shape_by_framing=shape_by_framing(refs), shape_confusion=shape_confusion(refs),
-                                pattern_spread=pattern_spread(refs), pattern_by_word=pattern_rates(refs))
+                                pattern_spread=pattern_spread(refs), pattern_by_word=pattern_rates(refs), size_spread=size_spread(refs))
     return {**out, "num_clips": len(clips), "judge": judge.label, "clips": clips}
 
 def plot_drawing_probe(result: dict, num: int = 8, title: str = ""):
@@ -940,8 +953,8 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
         words = {k: word_probe(model, k, word_probe_scripts(a.word_probe), seed=a.seed) for k in WORD_PROBE_KINDS} if a.word_probe > 0 else {}
     except CausalCineError as e:
         return _error(p.prog, e)
-    rates = {k: res[k] for k in ("present", "shape", "place", "pattern", "se", "shape_by_word", "shape_by_framing", "shape_confusion", "pattern_spread",
-                                 "pattern_by_word", "reference", "num_clips", "judge")}
+    rates = {k: res[k] for k in ("present", "shape", "place", "pattern", "framing", "size", "se", "shape_by_word", "shape_by_framing",
+                                 "shape_confusion", "pattern_spread", "pattern_by_word", "size_spread", "reference", "num_clips", "judge")}
     if words:
         rates["word_probe"] = {k: {key: w[key] for key in ("accuracy", "chance", "sensitivity", "num_clips")} for k, w in words.items()}
     print(f"{a.checkpoint} ({sampler} sampler, {a.steps} steps, guidance {a.guidance:g}, shift {a.shift:g}"
@@ -949,8 +962,10 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
           + f"), {res['num_clips']} {a.clips} clips: "
           f"character present {res['present']:.3f}, right shape {res['shape']:.3f}" +
           (f" ± {res['se']['shape']:.3f}" if res["se"]["shape"] is not None else "") + f", right place {res['place']:.3f} "
-          f"({a.reference} clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}) "
-          f"in {time.time() - t0:.0f} s")
+          f"({a.reference} clips: {res['reference']['present']:.3f} / {res['reference']['shape']:.3f} / {res['reference']['place']:.3f}); "
+          f"right framing {res['framing']:.3f} ({res['reference']['framing']:.3f}), sizes read small / regular / big "
+          + " / ".join(f"{v:.2f}" for v in res["size_spread"].values())
+          + " (" + " / ".join(f"{v:.2f}" for v in res["reference"]["size_spread"].values()) + f") in {time.time() - t0:.0f} s")
     print("right shape per shape word: " + ", ".join(f"{w} {r:.2f}" for w, r in res["shape_by_word"].items()) +
           f" ({a.reference}: " + ", ".join(f"{r:.2f}" for r in res["reference"]["shape_by_word"].values()) + ")")
     ref = res["reference"]
@@ -970,8 +985,8 @@ def drawing_probe_main(argv: list[str] | None = None) -> int:
                                    "decoder": a.decoder, "reference_drawer": a.reference, "clips": a.clips,
                                    "framings": list(framings) if a.clips == "random" else None, "name_patterns": a.name_patterns, **rates,
                                    # clip by clip (same clips and seeds in every run): two runs can be paired
-                                   "per_clip": [{k: c[k] for k in ("caption", "present", "shape", "place", "pattern")} |
-                                                {"reference": {k: c["reference"][k] for k in ("present", "shape", "place", "pattern")}}
+                                   "per_clip": [{k: c[k] for k in ("caption", "present", "shape", "place", "pattern", "framing", "size")} |
+                                                {"reference": {k: c["reference"][k] for k in ("present", "shape", "place", "pattern", "framing", "size")}}
                                                 for c in res["clips"]]})
     if a.figure:
         import matplotlib; matplotlib.use("Agg")
