@@ -23,7 +23,7 @@ from .flow import add_noise, euler_step, cfg as guide, sampling_sigmas, x0_from_
 from .memory import MemoryAttention, MemoryConfig, frame_sigma, _tokens_per_frame, _num_chunks
 from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_checkpoint
 from .training import (LatentFilmPool, MEMORY_POOL_FRAMES, encode_contexts, has_memory_films, load_model,
-                                    plot_loss_curve)
+                                    plot_loss_curve, temporal_difference_error)
 
 # %% auto #0
 __all__ = ['DISTILL_STAGES', 'DISTILL_PRESETS', 'LOG_FIELDS', 'DistillConfig', 'student_grid_indices', 'tf_velocity',
@@ -57,6 +57,7 @@ class DistillConfig:
     teacher_steps: int = 48           # N: teacher solver grid (a multiple of student_steps)
     teacher_guidance: float = 3.0     # CFG of the teacher's velocity (1 = off)
     ode_points: str = "trajectory"    # ode: student inputs = the teacher's stored states, or "straight": on the line noise -> endpoint
+    temporal_weight: float = 0.0      # ode: adds this many times the squared change of the x0 error from one latent frame to the next inside a shot (training.temporal_difference_error; 0 = off), against flicker
     chunk_frames: int = 0             # f of teacher runs and student (0 = the teacher's; 1 = frame-wise)
     memory: str = ""                  # camr | sink | window | full ("" = the teacher's)
     memory_window: int = -1           # W in chunks (-1 = the teacher's window, same number of frames)
@@ -107,6 +108,10 @@ class DistillConfig:
         if self.ode_points not in ("trajectory", "straight"):
             raise CausalCineError(f"ode_points must be 'trajectory' (the teacher's stored states) or 'straight' (the line "
                                   f"from each chunk's noise to its endpoint), got {self.ode_points!r}")
+        if not self.temporal_weight >= 0:
+            raise CausalCineError(f"temporal_weight is the weight of the frame-to-frame error term (>= 0; 0 = off), got {self.temporal_weight}")
+        if self.temporal_weight and self.stage != "ode":
+            raise CausalCineError(f"--temporal-weight acts on the ODE regression (--stage ode), not on --stage {self.stage}")
         if self.memory and self.memory not in ("camr", "sink", "window", "full"):
             raise CausalCineError(f"memory must be camr, sink, window, full or '' (the teacher's), got {self.memory!r}")
         if has_memory_films(self.pool_kind) and self.max_latent_frames < MEMORY_POOL_FRAMES:   # (an unknown kind raises, naming the valid ones)
@@ -304,12 +309,14 @@ def chunk_levels(batch: int, num_frames: int, chunk_frames: int, high: int, gene
 
 def ode_loss(student: CausalWanDiT, clean: torch.Tensor, traj: torch.Tensor, sigmas: torch.Tensor, context: torch.Tensor,
              frame_prompt, chunk_frames: int, memory, levels: torch.Tensor | None = None,
-             points: str = "trajectory", frame_weight: torch.Tensor | None = None) -> torch.Tensor:
+             points: str = "trajectory", frame_weight: torch.Tensor | None = None, temporal_weight: float = 0.0) -> torch.Tensor:
     """Causal ODE regression: `traj` `[B, S+1, C, F, H, W]` holds the teacher's states at `sigmas` `[S+1]` (first = the
     noise, last = the endpoint); each chunk is taken at its level `levels` `[B, F]` (random if None) and regressed onto
     the endpoint. `points="straight"` replaces the stored states by the line (1 - sigma_j) x0* + sigma_j noise.
     `frame_weight` `[B, F]` (e.g. 1 on the frames to regress, 0 elsewhere) makes each film's loss the weighted mean of
-    its frames' errors; the loss is the mean over films, so a batch split over processes averages to the same loss."""
+    its frames' errors; the loss is the mean over films, so a batch split over processes averages to the same loss.
+    `temporal_weight` adds that many times `training.temporal_difference_error` of the x0 error (pairs of neighbouring
+    frames of one shot, weighted like their frames)."""
     B, S1, C, F_, H, W = traj.shape
     if levels is None: levels = chunk_levels(B, F_, chunk_frames, S1 - 1, device=traj.device)
     s = sigmas.to(traj.device)[levels.to(traj.device)]
@@ -321,13 +328,18 @@ def ode_loss(student: CausalWanDiT, clean: torch.Tensor, traj: torch.Tensor, sig
     else: raise CausalCineError(f"points must be 'trajectory' or 'straight', got {points!r}")
     v = tf_velocity(student, clean, x_t, s, context, frame_prompt, chunk_frames, memory)
     x0_hat = x0_from_velocity(x_t.float(), v.float(), s)
-    if frame_weight is None: return F.mse_loss(x0_hat, traj[:, -1].float())
+    td = 0.0
+    if temporal_weight:
+        fs = frame_prompt.to(x0_hat.device)
+        fs = fs[None].expand(B, -1) if fs.ndim == 1 else fs
+        td = temporal_weight * temporal_difference_error(x0_hat - traj[:, -1].float(), fs, frame_weight)
+    if frame_weight is None: return F.mse_loss(x0_hat, traj[:, -1].float()) + td
     w = frame_weight.to(x0_hat.device, torch.float32)
     if w.shape != (B, F_) or (w < 0).any() or not (w.sum(1) > 0).all():
         raise CausalCineError(f"frame_weight must be [B, F] = {[B, F_]} non-negative weights with some weight in every "
                               f"film, got {list(w.shape)} with film sums {w.sum(1).tolist() if w.dim() == 2 else '?'}")
     per_frame = (x0_hat - traj[:, -1].float()).pow(2).mean(dim=(1, 3, 4))          # [B, F]
-    return ((per_frame * w).sum(1) / w.sum(1)).mean()
+    return ((per_frame * w).sum(1) / w.sum(1)).mean() + td
 
 # %% ../nbs/14_distill_init.ipynb #de5333ef
 @torch.no_grad()
@@ -452,7 +464,8 @@ def distill(cfg: DistillConfig, pool: LatentFilmPool | None = None, text_encoder
             ctx = encode_contexts(text_encoder, b["captions"]).to(acc.device)
             with acc.autocast():
                 loss = ode_loss(student, b["clean"].to(acc.device), b["traj"].to(acc.device), sigmas, ctx,
-                                b["frame_prompt"].to(acc.device), f, mem, points=cfg.ode_points)
+                                b["frame_prompt"].to(acc.device), f, mem, points=cfg.ode_points,
+                                temporal_weight=cfg.temporal_weight)
         else:
             i = torch.randint(len(data["captions"]), (cfg.batch_size,))
             x0 = data["x0"][i].to(acc.device)

@@ -25,11 +25,11 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_che
 __all__ = ['POOL_KINDS', 'CUT_SHOT_FRAMES', 'MEMORY_POOL_FRAMES', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS',
            'CUT_VARIANTS', 'CUT_SHIFTS', 'MEMORY_VARIANTS', 'ONE_CHARACTER_FRAMINGS', 'ONE_CHARACTER_DEFAULT', 'KINDS',
            'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds', 'parse_pool_kind', 'pool_kind_parts', 'has_memory_films',
-           'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'teacher_forcing_loss', 'return_span',
-           'character_cover', 'introduced', 'still_scripts', 'pool_scripts', 'LatentFilmPool', 'LatentStillPool',
-           'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model', 'lr_factor', 'full_state',
-           'load_full_state', 'swapped_params', 'is_image_step', 'batch_loss', 'heldout_pool', 'fixed_eval_batches',
-           'eval_loss', 'train', 'config_parser', 'train_main']
+           'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'temporal_difference_error',
+           'teacher_forcing_loss', 'return_span', 'character_cover', 'introduced', 'still_scripts', 'pool_scripts',
+           'LatentFilmPool', 'LatentStillPool', 'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model',
+           'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'is_image_step', 'batch_loss',
+           'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
 POOL_KINDS = ("films", "one-character", "shapes", "memory", "cuts")   # what LatentFilmPool.shotworld renders (see pool_scripts)
@@ -119,6 +119,7 @@ class TrainConfig:
     pool_kind: str = "films"          # ShotWorld pool: films (multi-shot) | one-character (one-shot close-up / medium clips of one character; one-character:wide, or any of wide,medium,close-up, in those framings) | shapes (only shape and position vary) | shapes:colour,place (also vary these: colour size pattern place framing motion) | memory (memory films whose return fits a 24-frame crop; memory:return, the return cut back to the first setup) | cuts (a chunk of one character each side of a cut; cuts:close-up, cuts:same-layout, cuts:near, cuts:far) | a mix such as shapes+one-character (num_films of each)
     return_weight: float = 1.0        # stage 1: weight of the loss on the return shot of memory films (where only memory tells what the protagonist looks like; 1 = plain)
     character_weight: float = 1.0     # weight of the loss on latent cells inside a ShotWorld character's box (by the share covered; 1 = plain)
+    temporal_weight: float = 0.0      # stage 1: adds this many times the squared change of the error from one latent frame to the next inside a shot (training.temporal_difference_error; 0 = off), against flicker
     character_weight_sigma: float = 1.0   # the character weight applies at noise levels sigma <= this (1 = all); below ~0.6 the noisy input shows where the character is
     introduce_patterns: float = 0.0   # share of the pool's films (and stills) whose captions name each character's pattern in the first shot that shows it (shotworld.introduce_attributes); later shots leave it to memory
     pool_cache: str = "runs/cache"    # where the encoded pool is cached ("" = no cache)
@@ -155,6 +156,10 @@ class TrainConfig:
         if not 0.0 < self.character_weight_sigma <= 1.0:
             raise CausalCineError(f"character_weight_sigma is the highest noise level the character weight applies at, in (0, 1], "
                                   f"got {self.character_weight_sigma}")
+        if not self.temporal_weight >= 0.0:
+            raise CausalCineError(f"temporal_weight is the weight of the frame-to-frame error term (>= 0; 0 = off), got {self.temporal_weight}")
+        if self.temporal_weight and self.stage != "causal":
+            raise CausalCineError("--temporal-weight acts on stage 1's teacher-forcing loss over whole films: use it with --stage causal")
         if self.character_weight != 1.0 and self.data_shards:
             raise CausalCineError("--character-weight weighs the latent cells where ShotWorld's ground truth puts a character: it needs "
                                   "a ShotWorld pool (--data-shards films carry no ground truth); drop one of the two")
@@ -225,16 +230,39 @@ def teacher_forcing_forward(model: CausalWanDiT, x0, noise, sigma, context, fram
     v = model(x_in, t, context, frame_pos=pos, frame_prompt=fp, attn_mask=attn_mask)
     return v[:, :, F_:]
 
+def temporal_difference_error(err: torch.Tensor, frame_shot: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean squared change of the signed error `err` `[B, C, F, h, w]` from one latent frame to the next inside a shot
+    (`frame_shot` `[B, F]`: no pair across a cut). `weight` `[B, F]` or `[B, F, h, w]` weighs each pair by the mean of
+    its two frames' weights. 0 when no pair. Errors that repeat from frame to frame cost nothing here; errors that
+    change from frame to frame (flicker) cost up to twice their squares."""
+    if err.shape[2] < 2: return err.new_zeros(())
+    d = (err[:, :, 1:] - err[:, :, :-1]) ** 2
+    w = (frame_shot[:, 1:] == frame_shot[:, :-1]).to(err)[:, None, :, None, None]
+    if weight is not None:
+        wt = weight.to(err)
+        wt = wt[:, :, None, None] if wt.ndim == 2 else wt
+        w = w * (0.5 * (wt[:, 1:] + wt[:, :-1]))[:, None]
+    w = w.expand_as(d)
+    return (w * d).sum() / w.sum().clamp_min(1e-12)
+
 def teacher_forcing_loss(model, x0, noise, sigma, context, frame_prompt, chunk_frames, window_chunks=None, attn_mask=None,
-                         frame_weight=None):
+                         frame_weight=None, temporal_weight: float = 0.0):
     """Flow-matching MSE on the noisy half; `frame_weight` `[B, F]` weights each latent frame, `[B, F, h, w]` each latent
-    cell (normalised: all ones = the plain MSE)."""
+    cell (normalised: all ones = the plain MSE). `temporal_weight` adds that many times `temporal_difference_error`
+    (pairs of neighbouring frames of one shot, weighted like their frames)."""
     v = teacher_forcing_forward(model, x0, noise, sigma, context, frame_prompt, chunk_frames, window_chunks, attn_mask=attn_mask)
-    err = (v.float() - velocity_target(x0.float(), noise.float())) ** 2
-    if frame_weight is None: return err.mean()
-    w = frame_weight.to(err)
-    w = (w[:, None, :, None, None] if w.ndim == 2 else w[:, None]).expand_as(err)
-    return (w * err).mean() / w.mean()
+    e = v.float() - velocity_target(x0.float(), noise.float())
+    err = e ** 2
+    if frame_weight is None: loss = err.mean()
+    else:
+        w = frame_weight.to(err)
+        w = (w[:, None, :, None, None] if w.ndim == 2 else w[:, None]).expand_as(err)
+        loss = (w * err).mean() / w.mean()
+    if temporal_weight:
+        fs = frame_prompt.to(e.device)
+        fs = fs[None].expand(e.shape[0], -1) if fs.ndim == 1 else fs      # one layout for the whole batch
+        loss = loss + temporal_weight * temporal_difference_error(e, fs, frame_weight)
+    return loss
 
 # %% ../nbs/08_training.ipynb #b6759330
 KINDS = ("random", "memory", "place_change", "shot_reverse")
@@ -753,7 +781,7 @@ def batch_loss(model, b: dict, ctx: torch.Tensor, cfg: TrainConfig, masks: dict)
             cw = 1.0 + _character_gain(cfg, sigma)[:, None, None, None] * b["character_cover"].to(x0.device).float()    # [B, F, h, w]
             w = cw if w is None else w.to(cw)[..., None, None] * cw
         return teacher_forcing_loss(model, x0, noise, sigma, ctx, b["frame_prompt"].to(x0.device), cfg.chunk_frames,
-                                    attn_mask=masks[key], frame_weight=w)
+                                    attn_mask=masks[key], frame_weight=w, temporal_weight=cfg.temporal_weight)
     v = model(add_noise(x0, noise, sigma), 1000 * sigma, ctx)
     if cfg.character_weight == 1.0: return F.mse_loss(v.float(), velocity_target(x0.float(), noise.float()))
     if "character_cover" not in b: raise CausalCineError("--character-weight needs a ShotWorld pool that knows where its characters are")
@@ -785,7 +813,7 @@ def fixed_eval_batches(pool: LatentFilmPool, cfg: TrainConfig, seed: int = 0) ->
 def eval_loss(model, batches: list[dict], text_encoder, cfg: TrainConfig, masks: dict | None = None, device="cpu",
               autocast=nullcontext) -> float:
     "Mean `batch_loss` of `model` over fixed `batches` (no caption dropout, no gradient, no loss weights), weighted by batch size."
-    cfg = replace(cfg, return_weight=1.0, character_weight=1.0)   # the plain loss: comparable across runs
+    cfg = replace(cfg, return_weight=1.0, character_weight=1.0, temporal_weight=0.0)   # the plain loss: comparable across runs
     was_training, tot, n = model.training, 0.0, 0
     model.eval()
     with torch.no_grad():
