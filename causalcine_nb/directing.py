@@ -34,7 +34,7 @@ __all__ = ['DEFAULT_TEACHER', 'DEFAULT_STUDENT', 'DEFAULT_MODEL', 'DEFAULT_SAMPL
 
 # %% ../nbs/12_directing.ipynb #8d8370b3
 DEFAULT_TEACHER = data_dir() / "models" / "shotworld_teacher_patterns.safetensors"   # the many-step causal teacher (20 steps, CFG)
-DEFAULT_STUDENT = data_dir() / "models" / "shotworld_student_dmd.safetensors"   # 4-step student of the return teacher: ODE init on memory:return films (14_distill_init), then DMD anchored by those pairs (15_dmd)
+DEFAULT_STUDENT = data_dir() / "models" / "shotworld_student_steady.safetensors"   # 4-step student of the steady return teacher: ODE init on memory:return films (14_distill_init), then DMD anchored by those pairs (15_dmd)
 DEFAULT_MODEL = DEFAULT_STUDENT   # what `generate` and `load_director` use without a checkpoint: real time on a CPU
 DEFAULT_SAMPLER = {"steps": 20, "shift": 3.0, "guidance": 3.0, "renoise": 0.0, "warm_start": 1.0}   # full-step teacher settings (as `causalcine sample`)
 
