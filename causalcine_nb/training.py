@@ -234,7 +234,7 @@ def temporal_difference_error(err: torch.Tensor, frame_shot: torch.Tensor, weigh
     """Mean squared change of the signed error `err` `[B, C, F, h, w]` from one latent frame to the next inside a shot
     (`frame_shot` `[B, F]`: no pair across a cut). `weight` `[B, F]` or `[B, F, h, w]` weighs each pair by the mean of
     its two frames' weights. 0 when no pair. Errors that repeat from frame to frame cost nothing here; errors that
-    change from frame to frame (flicker) cost up to twice their squares."""
+    change sign from frame to frame (flicker) cost four times their squares."""
     if err.shape[2] < 2: return err.new_zeros(())
     d = (err[:, :, 1:] - err[:, :, :-1]) ** 2
     w = (frame_shot[:, 1:] == frame_shot[:, :-1]).to(err)[:, None, :, None, None]
