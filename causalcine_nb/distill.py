@@ -329,10 +329,7 @@ def ode_loss(student: CausalWanDiT, clean: torch.Tensor, traj: torch.Tensor, sig
     v = tf_velocity(student, clean, x_t, s, context, frame_prompt, chunk_frames, memory)
     x0_hat = x0_from_velocity(x_t.float(), v.float(), s)
     td = 0.0
-    if temporal_weight:
-        fs = frame_prompt.to(x0_hat.device)
-        fs = fs[None].expand(B, -1) if fs.ndim == 1 else fs
-        td = temporal_weight * temporal_difference_error(x0_hat - traj[:, -1].float(), fs, frame_weight)
+    if temporal_weight: td = temporal_weight * temporal_difference_error(x0_hat - traj[:, -1].float(), frame_prompt, frame_weight)
     if frame_weight is None: return F.mse_loss(x0_hat, traj[:, -1].float()) + td
     w = frame_weight.to(x0_hat.device, torch.float32)
     if w.shape != (B, F_) or (w < 0).any() or not (w.sum(1) > 0).all():

@@ -232,10 +232,12 @@ def teacher_forcing_forward(model: CausalWanDiT, x0, noise, sigma, context, fram
 
 def temporal_difference_error(err: torch.Tensor, frame_shot: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """Mean squared change of the signed error `err` `[B, C, F, h, w]` from one latent frame to the next inside a shot
-    (`frame_shot` `[B, F]`: no pair across a cut). `weight` `[B, F]` or `[B, F, h, w]` weighs each pair by the mean of
+    (`frame_shot` `[B, F]`, or `[F]` for the whole batch: no pair across a cut). `weight` `[B, F]` or `[B, F, h, w]` weighs each pair by the mean of
     its two frames' weights. 0 when no pair. Errors that repeat from frame to frame cost nothing here; errors that
     change sign from frame to frame (flicker) cost four times their squares."""
     if err.shape[2] < 2: return err.new_zeros(())
+    frame_shot = frame_shot.to(err.device)
+    if frame_shot.ndim == 1: frame_shot = frame_shot[None].expand(err.shape[0], -1)
     d = (err[:, :, 1:] - err[:, :, :-1]) ** 2
     w = (frame_shot[:, 1:] == frame_shot[:, :-1]).to(err)[:, None, :, None, None]
     if weight is not None:
@@ -258,10 +260,7 @@ def teacher_forcing_loss(model, x0, noise, sigma, context, frame_prompt, chunk_f
         w = frame_weight.to(err)
         w = (w[:, None, :, None, None] if w.ndim == 2 else w[:, None]).expand_as(err)
         loss = (w * err).mean() / w.mean()
-    if temporal_weight:
-        fs = frame_prompt.to(e.device)
-        fs = fs[None].expand(e.shape[0], -1) if fs.ndim == 1 else fs      # one layout for the whole batch
-        loss = loss + temporal_weight * temporal_difference_error(e, fs, frame_weight)
+    if temporal_weight: loss = loss + temporal_weight * temporal_difference_error(e, frame_prompt, frame_weight)
     return loss
 
 # %% ../nbs/08_training.ipynb #b6759330
