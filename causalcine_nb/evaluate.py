@@ -21,17 +21,17 @@ from .flow import check_renoise, check_warm_start
 from .shotworld import ShotWorldConfig, make_script, render_script
 
 # %% auto #0
-__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'REPORT_FIELDS', 'REPRO_MODELS', 'DRAWING_PROBE_SEED',
-           'PROBE_FRAMINGS', 'WORD_PROBE_KINDS', 'COPY_PROBE_SEED', 'COPY_GAPS', 'COPY_PROBE_SIGMAS', 'COPY_ATTRIBUTES',
-           'match_films', 'PaperBackbones', 'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main',
-           'RunConfig', 'FilmMaker', 'run_benchmark', 'metric_stats', 'paired_difference', 'reappearance_recall',
-           'recall_table', 'inter_shot_agreement', 'agreement_table', 'benchmark_tables', 'write_gallery',
-           'benchmark_main', 'compare_main', 'single_shot_pool', 'train_joint_bidirectional', 'tune_config',
-           'tune_reproduction_model', 'probe_framings', 'drawing_probe_scripts', 'model_drawer', 'rendered_drawer',
-           'codec_drawer', 'shape_by_framing', 'size_spread', 'shape_rates', 'shape_confusion', 'pattern_spread',
-           'pattern_rates', 'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main',
-           'word_probe_scripts', 'swap_word', 'word_probe', 'copy_probe_scripts', 'copy_probe', 'plot_copy_probe',
-           'copy_probe_main']
+__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'AGREEMENT_KEYS', 'REPORT_FIELDS', 'REPRO_MODELS',
+           'DRAWING_PROBE_SEED', 'PROBE_FRAMINGS', 'WORD_PROBE_KINDS', 'COPY_PROBE_SEED', 'COPY_GAPS',
+           'COPY_PROBE_SIGMAS', 'COPY_ATTRIBUTES', 'match_films', 'PaperBackbones', 'shotworld_truth', 'evaluate_film',
+           'evaluate_folder', 'evaluate_main', 'RunConfig', 'FilmMaker', 'run_benchmark', 'metric_stats',
+           'paired_difference', 'reappearance_recall', 'recall_table', 'inter_shot_agreement', 'agreement_difference',
+           'agreement_table', 'benchmark_tables', 'write_gallery', 'benchmark_main', 'compare_main', 'single_shot_pool',
+           'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model', 'probe_framings',
+           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'shape_by_framing',
+           'size_spread', 'shape_rates', 'shape_confusion', 'pattern_spread', 'pattern_rates', 'plot_shape_confusion',
+           'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe',
+           'copy_probe_scripts', 'copy_probe', 'plot_copy_probe', 'copy_probe_main']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -448,13 +448,39 @@ def inter_shot_agreement(report: dict) -> dict:
     if not n: return {}
     return {**{k: sum(r.get(k, 0) for r in rows) / n for k in rows[0]}, "characters": n}
 
-def agreement_table(agree: dict, set_name: str) -> str:
-    "Markdown: a row per configuration, the shares of `inter_shot_agreement`'s outcomes."
+AGREEMENT_KEYS = ("same_right", "same_wrong", "differ", "missing")
+
+def agreement_difference(report: dict, base: dict, key: str) -> dict | None:
+    """`report` minus `base` in the share of a film's shared characters whose shots agree as `key` (one of
+    `AGREEMENT_KEYS`), film by film over the films where both have shared characters, as `paired_difference`.
+    It tells whether an inter-shot change is characters kept right (`same_right`) or kept the same wrong way
+    (`same_wrong`: a model that draws most characters alike scores there). `None` where fewer than two films pair up."""
+    def shares(r):
+        out = {}
+        for name, f in r["films"].items():
+            a = f.get("details", {}).get("inter_shot_agreement")
+            if a and sum(a.values()): out[name] = a.get(key, 0) / sum(a.values())
+        return out
+    a, b = shares(report), shares(base)
+    both = [s for s in a if s in b]
+    if len(both) < 2: return None
+    d = np.array([a[s] - b[s] for s in both], float)
+    return {"mean": float(d.mean()), "se": float(d.std(ddof=1) / math.sqrt(len(d))), "n": len(d)}
+
+def agreement_table(agree: dict, set_name: str, diffs: dict | None = None, base: str | None = None) -> str:
+    """Markdown: a row per configuration, the shares of `inter_shot_agreement`'s outcomes; with `diffs` (label ->
+    key -> `agreement_difference` from `base`), a second table of the paired differences."""
     lines = [f"How a character's shots agree (`{set_name}`; judged shape and pattern, every shared character of every "
              "same-subject shot pair): the same and as cast / the same but not as cast / different / missing in one", "",
              "| configuration | same, right | same, wrong | differ | missing | characters |", "|---|---|---|---|---|---|"]
-    lines += [f"| `{label}` | " + " | ".join(_fmt(v[k]) for k in ("same_right", "same_wrong", "differ", "missing"))
+    lines += [f"| `{label}` | " + " | ".join(_fmt(v[k]) for k in AGREEMENT_KEYS)
               + f" | {v['characters']} |" for label, v in agree.items() if v]
+    if diffs:
+        lines += ["", f"The same outcomes, differences from `{base}` film by film (the share of each film's shared characters; "
+                  "± one standard error, in bold where more than two from zero)", "",
+                  "| configuration | same, right | same, wrong | differ | missing | films paired |", "|---|---|---|---|---|---|"]
+        lines += [f"| `{label}` | " + " | ".join(_fmt_diff(d[k]) for k in AGREEMENT_KEYS)
+                  + f" | {max((v['n'] for v in d.values() if v), default=0)} |" for label, d in diffs.items()]
     return "\n".join(lines)
 
 def benchmark_tables(results: dict) -> str:
@@ -491,7 +517,12 @@ def benchmark_tables(results: dict) -> str:
         recall = {label: reappearance_recall(r) for label, r in reps}
         if any(v for v in recall.values()): lines += [recall_table(recall, s), ""]
         agree = {label: inter_shot_agreement(r) for label, r in reps}
-        if any(v for v in agree.values()): lines += [agreement_table(agree, s), ""]
+        if any(v for v in agree.values()):
+            diffs = None
+            if len(reps) > 1 and base in dict(reps) and agree.get(base):
+                diffs = {label: {k: agreement_difference(r, dict(reps)[base], k) for k in AGREEMENT_KEYS}
+                         for label, r in reps if label != base and agree.get(label)}
+            lines += [agreement_table(agree, s, diffs, base), ""]
         routed = [(label, r["return_routing"]) for label, r in reps if r.get("return_routing")]
         if routed:
             lines += ["Where CAMR routed the return's first chunk (`directing.return_routing`): the share of its routed frames "
