@@ -21,8 +21,8 @@ from .flow import check_renoise, check_warm_start
 from .shotworld import ShotWorldConfig, make_script, render_script
 
 # %% auto #0
-__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'AGREEMENT_KEYS', 'REPORT_FIELDS', 'REPRO_MODELS',
-           'DRAWING_PROBE_SEED', 'PROBE_FRAMINGS', 'WORD_PROBE_KINDS', 'COPY_PROBE_SEED', 'COPY_GAPS',
+__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'AGREEMENT_KEYS', 'ATTRIBUTE_COLUMNS', 'REPORT_FIELDS',
+           'REPRO_MODELS', 'DRAWING_PROBE_SEED', 'PROBE_FRAMINGS', 'WORD_PROBE_KINDS', 'COPY_PROBE_SEED', 'COPY_GAPS',
            'COPY_PROBE_SIGMAS', 'COPY_ATTRIBUTES', 'match_films', 'PaperBackbones', 'shotworld_truth', 'evaluate_film',
            'evaluate_folder', 'evaluate_main', 'RunConfig', 'FilmMaker', 'run_benchmark', 'metric_stats',
            'paired_difference', 'reappearance_recall', 'recall_table', 'inter_shot_agreement', 'agreement_difference',
@@ -118,6 +118,7 @@ def evaluate_film(frames: np.ndarray, script: ShotScript, judge=None, detectors:
             details["reappearance_attributes"] = j["reappearance"]["attributes"]
         details["text_alignment_parts"] = j["text_alignment"]["parts"]
         details["inter_shot_agreement"] = j["inter_shot"]["agreement"]
+        details["inter_shot_by_attribute"] = j["inter_shot"]["by_attribute"]
     pre = "paper_" if sw is not None else ""
     pairs_script = sw if sw is not None else script
     if bb.text_video is not None: put(pre + "text_alignment", M.text_alignment(frames, script, bb.text_video))
@@ -440,25 +441,33 @@ def recall_table(recall: dict, set_name: str = "memory") -> str:
                                                for a in attrs) + f" | {v['films']} |")
     return "\n".join(lines)
 
-def inter_shot_agreement(report: dict) -> dict:
+def _agreement_counts(film: dict, attribute: str | None = None) -> dict | None:
+    "A film's `identity_agreement` counts: of the identity (shape and pattern), or of one `attribute` alone (`None` if not kept)."
+    d = film.get("details", {})
+    if attribute is None: return d.get("inter_shot_agreement")
+    return d.get("inter_shot_by_attribute", {}).get(attribute)
+
+def inter_shot_agreement(report: dict, attribute: str | None = None) -> dict:
     """How the shots of a character agree over a report's films (`judges.identity_agreement`, pooled over every shared
-    character of every same-subject shot pair): the share of each outcome and the count. `{}` when no film has them."""
-    rows = [f["details"]["inter_shot_agreement"] for f in report["films"].values() if "inter_shot_agreement" in f.get("details", {})]
+    character of every same-subject shot pair): the share of each outcome and the count; of one `attribute` alone
+    (`shape`, `pattern`) where given. `{}` when no film has them (reports written before they were kept)."""
+    rows = [c for f in report["films"].values() if (c := _agreement_counts(f, attribute)) is not None]
     n = sum(sum(r.values()) for r in rows)
     if not n: return {}
     return {**{k: sum(r.get(k, 0) for r in rows) / n for k in rows[0]}, "characters": n}
 
 AGREEMENT_KEYS = ("same_right", "same_wrong", "differ", "missing")
 
-def agreement_difference(report: dict, base: dict, key: str) -> dict | None:
+def agreement_difference(report: dict, base: dict, key: str, attribute: str | None = None) -> dict | None:
     """`report` minus `base` in the share of a film's shared characters whose shots agree as `key` (one of
-    `AGREEMENT_KEYS`), film by film over the films where both have shared characters, as `paired_difference`.
-    It tells whether an inter-shot change is characters kept right (`same_right`) or kept the same wrong way
-    (`same_wrong`: a model that draws most characters alike scores there). `None` where fewer than two films pair up."""
+    `AGREEMENT_KEYS`; of one `attribute` alone where given), film by film over the films where both have shared
+    characters, as `paired_difference`. It tells whether an inter-shot change is characters kept right (`same_right`)
+    or kept the same wrong way (`same_wrong`: a model that draws most characters alike scores there), and by attribute
+    whether the shape or the pattern moved. `None` where fewer than two films pair up."""
     def shares(r):
         out = {}
         for name, f in r["films"].items():
-            a = f.get("details", {}).get("inter_shot_agreement")
+            a = _agreement_counts(f, attribute)
             if a and sum(a.values()): out[name] = a.get(key, 0) / sum(a.values())
         return out
     a, b = shares(report), shares(base)
@@ -467,9 +476,14 @@ def agreement_difference(report: dict, base: dict, key: str) -> dict | None:
     d = np.array([a[s] - b[s] for s in both], float)
     return {"mean": float(d.mean()), "se": float(d.std(ddof=1) / math.sqrt(len(d))), "n": len(d)}
 
-def agreement_table(agree: dict, set_name: str, diffs: dict | None = None, base: str | None = None) -> str:
+ATTRIBUTE_COLUMNS = tuple((a, k) for a in ("shape", "pattern") for k in ("same_right", "same_wrong"))   # by-attribute table
+
+def agreement_table(agree: dict, set_name: str, diffs: dict | None = None, base: str | None = None,
+                    by_attribute: dict | None = None, attribute_diffs: dict | None = None) -> str:
     """Markdown: a row per configuration, the shares of `inter_shot_agreement`'s outcomes; with `diffs` (label ->
-    key -> `agreement_difference` from `base`), a second table of the paired differences."""
+    key -> `agreement_difference` from `base`), a second table of the paired differences. `by_attribute` (label ->
+    attribute -> `inter_shot_agreement(report, attribute)`) and `attribute_diffs` (label -> (attribute, key) -> paired
+    difference) add the same, read for the shape and the pattern alone."""
     lines = [f"How a character's shots agree (`{set_name}`; judged shape and pattern, every shared character of every "
              "same-subject shot pair): the same and as cast / the same but not as cast / different / missing in one", "",
              "| configuration | same, right | same, wrong | differ | missing | characters |", "|---|---|---|---|---|---|"]
@@ -481,6 +495,17 @@ def agreement_table(agree: dict, set_name: str, diffs: dict | None = None, base:
                   "| configuration | same, right | same, wrong | differ | missing | films paired |", "|---|---|---|---|---|---|"]
         lines += [f"| `{label}` | " + " | ".join(_fmt_diff(d[k]) for k in AGREEMENT_KEYS)
                   + f" | {max((v['n'] for v in d.values() if v), default=0)} |" for label, d in diffs.items()]
+    if by_attribute and any(all(v.values()) for v in by_attribute.values()):
+        head = " | ".join(f"{a}: {k.replace('_', ', ')}" for a, k in ATTRIBUTE_COLUMNS)
+        lines += ["", f"The shape and the pattern alone (`{set_name}`): the share of the shared characters read the same in both "
+                  "shots, and as cast / not as cast", "", f"| configuration | {head} |", "|---|" + "---|" * len(ATTRIBUTE_COLUMNS)]
+        lines += [f"| `{label}` | " + " | ".join(_fmt(v[a][k]) for a, k in ATTRIBUTE_COLUMNS) + " |"
+                  for label, v in by_attribute.items() if all(v.values())]
+        if attribute_diffs:
+            lines += ["", f"Differences from `{base}`, film by film", "", f"| configuration | {head} | films paired |",
+                      "|---|" + "---|" * (len(ATTRIBUTE_COLUMNS) + 1)]
+            lines += [f"| `{label}` | " + " | ".join(_fmt_diff(d[c]) for c in ATTRIBUTE_COLUMNS)
+                      + f" | {max((v['n'] for v in d.values() if v), default=0)} |" for label, d in attribute_diffs.items()]
     return "\n".join(lines)
 
 def benchmark_tables(results: dict) -> str:
@@ -518,11 +543,16 @@ def benchmark_tables(results: dict) -> str:
         if any(v for v in recall.values()): lines += [recall_table(recall, s), ""]
         agree = {label: inter_shot_agreement(r) for label, r in reps}
         if any(v for v in agree.values()):
-            diffs = None
+            by_attr = {label: {a: inter_shot_agreement(r, a) for a in ("shape", "pattern")} for label, r in reps}
+            diffs = attr_diffs = None
             if len(reps) > 1 and base in dict(reps) and agree.get(base):
-                diffs = {label: {k: agreement_difference(r, dict(reps)[base], k) for k in AGREEMENT_KEYS}
+                b = dict(reps)[base]
+                diffs = {label: {k: agreement_difference(r, b, k) for k in AGREEMENT_KEYS}
                          for label, r in reps if label != base and agree.get(label)}
-            lines += [agreement_table(agree, s, diffs, base), ""]
+                if all(by_attr[base].values()):
+                    attr_diffs = {label: {(a, k): agreement_difference(r, b, k, a) for a, k in ATTRIBUTE_COLUMNS}
+                                  for label, r in reps if label != base and all(by_attr[label].values())}
+            lines += [agreement_table(agree, s, diffs, base, by_attr, attr_diffs), ""]
         routed = [(label, r["return_routing"]) for label, r in reps if r.get("return_routing")]
         if routed:
             lines += ["Where CAMR routed the return's first chunk (`directing.return_routing`): the share of its routed frames "

@@ -318,19 +318,23 @@ def identity_agreement(a: dict, b: dict, cast_entry: dict, attributes: Sequence[
 
 def judge_inter_shot(frames: np.ndarray, script: ShotScript, judge: JudgeNet, readings: list | None = None) -> dict:
     """Fraction of shared characters judged the same identity, averaged over the script's same-subject shot pairs;
-    `agreement` counts every shared character of every pair by `identity_agreement` (consistent, but right or wrong?)."""
+    `agreement` counts every shared character of every pair by `identity_agreement` (consistent, but right or wrong?),
+    and `by_attribute` does the same for each of `IDENTITY_ATTRIBUTES` alone (which attribute was kept, or lost?)."""
     from causalcine_nb.metrics import same_subject_pairs
     readings = readings if readings is not None else read_film(frames, script, judge)
     cast = script.extra.get("cast")
     if cast is None: raise CausalCineError("judge_inter_shot needs a ShotWorld script with its cast (extra['cast'])")
     pairs, per_pair, agreement = same_subject_pairs(script), [], dict.fromkeys(AGREEMENTS, 0)
+    by_attribute = {k: dict.fromkeys(AGREEMENTS, 0) for k in IDENTITY_ATTRIBUTES}
     for a, b in pairs:
-        shared = set(script.shots[a].extra["characters"]) & set(script.shots[b].extra["characters"])
-        kinds = [identity_agreement(readings[a], readings[b], cast[i]) for i in sorted(shared)]
+        shared = sorted(set(script.shots[a].extra["characters"]) & set(script.shots[b].extra["characters"]))
+        kinds = [identity_agreement(readings[a], readings[b], cast[i]) for i in shared]
         per_pair.append(float(np.mean([k.startswith("same") for k in kinds])))
         for k in kinds: agreement[k] += 1
+        for attr, counts in by_attribute.items():
+            for i in shared: counts[identity_agreement(readings[a], readings[b], cast[i], (attr,))] += 1
     return {"metric": "inter_shot", "score": float(np.mean(per_pair)) if per_pair else None, "per_pair": per_pair,
-            "pairs": pairs, "agreement": agreement, "backbone": judge.label}
+            "pairs": pairs, "agreement": agreement, "by_attribute": by_attribute, "backbone": judge.label}
 
 def judge_reappearance(frames: np.ndarray, script: ShotScript, judge: JudgeNet, readings: list | None = None) -> dict:
     "Memory films: is the returning protagonist judged the same as in its last shot before the absence (and as its cast entry)?"
