@@ -21,17 +21,18 @@ from .flow import check_renoise, check_warm_start
 from .shotworld import ShotWorldConfig, make_script, render_script
 
 # %% auto #0
-__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'TABLE_COLUMNS', 'AGREEMENT_KEYS', 'ATTRIBUTE_COLUMNS', 'REPORT_FIELDS',
-           'REPRO_MODELS', 'DRAWING_PROBE_SEED', 'PROBE_FRAMINGS', 'WORD_PROBE_KINDS', 'COPY_PROBE_SEED', 'COPY_GAPS',
-           'COPY_PROBE_SIGMAS', 'COPY_ATTRIBUTES', 'match_films', 'PaperBackbones', 'shotworld_truth', 'evaluate_film',
-           'evaluate_folder', 'evaluate_main', 'RunConfig', 'FilmMaker', 'run_benchmark', 'metric_stats',
-           'paired_difference', 'reappearance_recall', 'recall_table', 'inter_shot_agreement', 'agreement_difference',
-           'agreement_table', 'benchmark_tables', 'write_gallery', 'benchmark_main', 'compare_main', 'single_shot_pool',
-           'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model', 'probe_framings',
-           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'shape_by_framing',
-           'size_spread', 'shape_rates', 'shape_confusion', 'pattern_spread', 'pattern_rates', 'plot_shape_confusion',
-           'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe',
-           'copy_probe_scripts', 'copy_probe', 'plot_copy_probe', 'copy_probe_main']
+__all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'REPORT_VERSION', 'TABLE_COLUMNS', 'AGREEMENT_KEYS', 'ATTRIBUTE_COLUMNS',
+           'REPORT_FIELDS', 'REPRO_MODELS', 'DRAWING_PROBE_SEED', 'PROBE_FRAMINGS', 'WORD_PROBE_KINDS',
+           'COPY_PROBE_SEED', 'COPY_GAPS', 'COPY_PROBE_SIGMAS', 'COPY_ATTRIBUTES', 'match_films', 'PaperBackbones',
+           'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main', 'RunConfig', 'FilmMaker',
+           'evaluation_stamp', 'run_benchmark', 'metric_stats', 'paired_difference', 'reappearance_recall',
+           'recall_table', 'inter_shot_agreement', 'agreement_difference', 'agreement_table', 'benchmark_tables',
+           'write_gallery', 'benchmark_main', 'compare_main', 'single_shot_pool', 'train_joint_bidirectional',
+           'tune_config', 'tune_reproduction_model', 'probe_framings', 'drawing_probe_scripts', 'model_drawer',
+           'rendered_drawer', 'codec_drawer', 'shape_by_framing', 'size_spread', 'shape_rates', 'shape_confusion',
+           'pattern_spread', 'pattern_rates', 'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe',
+           'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe', 'copy_probe_scripts', 'copy_probe',
+           'plot_copy_probe', 'copy_probe_main']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -327,12 +328,37 @@ class FilmMaker:
         return sample_film(self.model, script, codec=self.codec, sampler="bidirectional", seed=int(seed), progress=False, **self.sampler)[0]
 
 # %% ../nbs/22_evaluate.ipynb #39129d87
+REPORT_VERSION = 1   # bump whenever evaluate_film's record changes: saved reports of another version are evaluated again
+
+def _file_digest(h, path):
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
+
+def evaluation_stamp(videos, scripts, detectors: Sequence, chunk_frames: int | None, judge) -> dict:
+    """What a benchmark report depends on besides its configuration: the films' bytes, their scripts, the detectors,
+    the chunk length, the judge's weights and `REPORT_VERSION`. Equal stamps give equal reports."""
+    import hashlib
+    def digest(paths):
+        h = hashlib.sha256()
+        for q in paths: h.update(q.name.encode()); _file_digest(h, q)
+        return h.hexdigest()[:16]
+    weights = hashlib.sha256()
+    for k, v in sorted(judge.state_dict().items()):
+        weights.update(k.encode()); weights.update(v.detach().float().cpu().numpy().tobytes())
+    vids = sorted(Path(videos).glob("*.mp4"))
+    return {"report_version": REPORT_VERSION, "detectors": list(detectors), "chunk_frames": chunk_frames,
+            "judge": weights.hexdigest()[:16], "films": len(vids), "videos": digest(vids),
+            "scripts": digest(sorted(Path(scripts).glob("*.json")))}
+
 def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: Sequence = ("groundtruth", "repeat", "camr"),
                   num_films: int = 10, seed: int = 0, detectors: Sequence = ("transnetv2", "pixel"), judge=None,
                   window: int = 2, top_k: int = 3, device: str = "cpu", gallery_films: int = 3, evaluate: bool = True,
-                  progress: bool = True, chunk_frames: int | None = 3, baseline: str | None = None) -> dict:
+                  progress: bool = True, chunk_frames: int | None = 3, baseline: str | None = None,
+                  reuse_reports: bool = False) -> dict:
     """Generate each benchmark set with each configuration, evaluate (unless `evaluate=False`), and write reports, `tables.md`
-    and `gallery.html`. `tables.md` compares every configuration with `baseline` (a label; default the first), film by film."""
+    and `gallery.html`. `tables.md` compares every configuration with `baseline` (a label; default the first), film by film.
+    `reuse_reports=True` keeps a saved report whose `evaluation_stamp` and configuration are unchanged (listed in
+    `results["reused"]`) instead of evaluating its films again."""
     from causalcine_nb.judges import load_judge
     from causalcine_nb.metrics import write_benchmark_scripts
     from causalcine_nb.video import write_video
@@ -346,7 +372,7 @@ def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: S
         if c.checkpoint and not Path(c.checkpoint).exists():
             raise CausalCineError(f"configuration {c.label}: checkpoint {c.checkpoint} does not exist")
     results = {"sets": list(sets), "num_films": num_films, "seed": seed, "window": window, "top_k": top_k,
-               "configs": [vars(c) for c in cfgs], "baseline": baseline or cfgs[0].label, "reports": {}}
+               "configs": [vars(c) for c in cfgs], "baseline": baseline or cfgs[0].label, "reports": {}, "reused": []}
     for s in sets:
         paths = write_benchmark_scripts(out / "scripts" / s, s, num_films, seed)
         for c in cfgs:
@@ -365,6 +391,12 @@ def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: S
                 write_video(mp4, frames, fps=script.fps)
                 write_json(tfile, times)
             if not evaluate: continue
+            rpath = out / "reports" / f"{c.label}_{s}.json"
+            stamp = evaluation_stamp(fdir, out / "scripts" / s, detectors, chunk_frames, judge)
+            saved = json.loads(rpath.read_text()) if reuse_reports and rpath.exists() else None
+            if saved is not None and saved.get("evaluation") == stamp and saved.get("config") == vars(c):
+                results["reports"][(c.label, s)] = saved; results["reused"].append((c.label, s))
+                continue
             rep = evaluate_folder(fdir, out / "scripts" / s, judge, detectors, device=device, progress=progress,
                                   chunk_frames=chunk_frames)
             rep["generation_seconds"] = {k: v for k, v in times.items() if k in rep["films"] or k in {f["film"] for f in rep["failed"]}}
@@ -372,7 +404,8 @@ def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: S
             rr = [r for r in routing.values() if r["share"] is not None]
             if rr: rep["return_routing"] = {"setup_share": float(np.mean([r["share"] for r in rr])),
                                             "chance": float(np.mean([r["chance"] for r in rr])), "films": len(rr)}
-            write_json(out / "reports" / f"{c.label}_{s}.json", rep)
+            rep["evaluation"] = stamp
+            write_json(rpath, rep)
             results["reports"][(c.label, s)] = rep
     if not evaluate: return results
     (out / "tables.md").write_text(benchmark_tables(results))
@@ -620,6 +653,8 @@ def benchmark_main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", default=None, help="label of the configuration the others are compared with, film by film "
                    "(default the first)")
     p.add_argument("--no-eval", action="store_true", help="only generate the films (a later run without it evaluates them)")
+    p.add_argument("--reuse-reports", action="store_true", help="keep a saved report whose films, scripts, detectors, chunk "
+                   "length, judge and report version are unchanged instead of evaluating its films again (default: evaluate all)")
     _add_eval_args(p)
     a = p.parse_args(argv)
     try:
@@ -633,13 +668,15 @@ def benchmark_main(argv: list[str] | None = None) -> int:
         judge, dets, _ = _eval_setup(a) if not a.no_eval else (None, _detectors(a.detectors), None)
         t0 = time.time()
         res = run_benchmark(a.out, sets, cfgs, a.num_films, a.seed, dets, judge, a.window, a.top_k, a.device, a.gallery_films,
-                            evaluate=not a.no_eval, chunk_frames=a.chunk_frames, baseline=a.baseline)
+                            evaluate=not a.no_eval, chunk_frames=a.chunk_frames, baseline=a.baseline,
+                            reuse_reports=a.reuse_reports)
     except CausalCineError as e:
         return _error(p.prog, e)
     if a.no_eval:
         print(f"generated {len(cfgs)} configurations x {len(sets)} sets x {a.num_films} films in {time.time() - t0:.0f} s under {a.out}/films")
         return 0
     print((Path(a.out) / "tables.md").read_text())
+    if res["reused"]: print("saved reports kept (--reuse-reports): " + ", ".join(f"{l} on {s}" for l, s in res["reused"]))
     print(f"{len(cfgs)} configurations x {len(sets)} sets x {a.num_films} films in {time.time() - t0:.0f} s -> "
           f"{Path(a.out) / 'tables.md'}, {Path(a.out) / 'gallery.html'}")
     return 0
