@@ -24,12 +24,13 @@ from .checkpoint import save_checkpoint, load_checkpoint, load_weights, read_che
 # %% auto #0
 __all__ = ['POOL_KINDS', 'CUT_SHOT_FRAMES', 'MEMORY_POOL_FRAMES', 'EVAL_SEEDS', 'HELDOUT_LOSS_SEED', 'SHAPE_FACTORS',
            'CUT_VARIANTS', 'CUT_SHIFTS', 'MEMORY_VARIANTS', 'ONE_CHARACTER_FRAMINGS', 'ONE_CHARACTER_DEFAULT', 'KINDS',
-           'LOG_COLUMNS', 'EVAL_COLUMNS', 'pool_seeds', 'parse_pool_kind', 'pool_kind_parts', 'has_memory_films',
-           'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'temporal_difference_error',
+           'LOG_COLUMNS', 'EVAL_COLUMNS', 'RECIPE_OWN', 'pool_seeds', 'parse_pool_kind', 'pool_kind_parts',
+           'has_memory_films', 'TrainConfig', 'packed_inputs', 'teacher_forcing_forward', 'temporal_difference_error',
            'teacher_forcing_loss', 'return_span', 'character_cover', 'introduced', 'still_scripts', 'pool_scripts',
            'LatentFilmPool', 'LatentStillPool', 'encode_contexts', 'plot_loss_curve', 'model_extra', 'load_model',
            'lr_factor', 'full_state', 'load_full_state', 'swapped_params', 'is_image_step', 'batch_loss',
-           'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'train_main']
+           'heldout_pool', 'fixed_eval_batches', 'eval_loss', 'train', 'config_parser', 'recipe_from',
+           'train_config_from_args', 'train_main']
 
 # %% ../nbs/08_training.ipynb #d2e733ea
 POOL_KINDS = ("films", "one-character", "shapes", "memory", "cuts")   # what LatentFilmPool.shotworld renders (see pool_scripts)
@@ -982,12 +983,51 @@ def config_parser(cls=TrainConfig, description: str = "") -> argparse.ArgumentPa
         else: p.add_argument(name, type=type(fl.default), default=fl.default, help=doc)
     return p
 
+RECIPE_OWN = ("out", "resume")   # where a run writes and whether it resumes belong to the new run, never to the recipe
+
+def recipe_from(path: str | os.PathLike) -> tuple[dict, list[str]]:
+    """The training settings a checkpoint of `train` records (its `train` metadata) as `TrainConfig` values, less
+    `RECIPE_OWN`; and the fields it does not record (newer than the checkpoint: they keep their defaults)."""
+    from safetensors import safe_open
+    from causalcine_nb.checkpoint import FORMAT
+    path = Path(path)
+    if not path.exists():
+        raise CausalCineError(f"--recipe-from: {path} does not exist; pass a model.safetensors or checkpoint.safetensors written by scripts/train.py")
+    try:
+        with safe_open(str(path), framework="pt") as f: meta = json.loads((f.metadata() or {}).get("causalcine", "{}"))
+    except Exception as e:
+        raise CausalCineError(f"--recipe-from: {path} is not a readable safetensors file ({e})") from None
+    extra = meta.get("extra") or {}
+    if meta.get("format") != FORMAT or not isinstance(extra.get("train"), dict):
+        raise CausalCineError(f"--recipe-from: {path} records no training settings (not a checkpoint written by scripts/train.py); "
+                              "give the flags instead")
+    if extra.get("stage") not in ("bidirectional", "causal"):
+        raise CausalCineError(f"--recipe-from: {path} was written by the {extra.get('stage')!r} stage of scripts/distill.py, and the "
+                              "training settings it carries are its teacher's; name the teacher, or repeat distill.py's flags (its "
+                              "`distill` metadata)")
+    names = [f.name for f in fields(TrainConfig)]
+    recipe = {k: v for k, v in extra["train"].items() if k in names and k not in RECIPE_OWN}
+    return recipe, [k for k in names if k not in extra["train"] and k not in RECIPE_OWN]
+
+def train_config_from_args(argv: list[str] | None = None) -> TrainConfig:
+    """The `TrainConfig` of a command line: the dataclass defaults, then `--recipe-from CHECKPOINT`'s recorded settings,
+    then the flags given (so `--recipe-from X --seed 1` is X's run with another seed)."""
+    parser = config_parser(TrainConfig, "Train the CausalCine DiT (stage 0 bidirectional / stage 1 causal).")
+    parser.add_argument("--recipe-from", default=None, help="take every training setting from this checkpoint of "
+                        "scripts/train.py (its `train` metadata), except --out and --resume; the flags given override them")
+    first, _ = parser.parse_known_args(argv)
+    if first.recipe_from:
+        recipe, absent = recipe_from(first.recipe_from)
+        parser.set_defaults(**recipe)
+        if absent: print(f"--recipe-from {first.recipe_from}: it does not record {', '.join(absent)}; these keep their defaults "
+                         "unless given", file=sys.stderr)
+    args = vars(parser.parse_args(argv)); args.pop("recipe_from")
+    return TrainConfig(**args)
+
 def train_main(argv: list[str] | None = None) -> int:
     "CLI entry point of `scripts/train.py` and `causalcine train`."
-    parser = config_parser(TrainConfig, "Train the CausalCine DiT (stage 0 bidirectional / stage 1 causal).")
-    args = parser.parse_args(argv)
-    try: res = train(TrainConfig(**vars(args)))
+    try: res = train(train_config_from_args(argv))
     except CausalCineError as e:   # bad flags, data or checkpoints: the message names the fix; no traceback
-        print(f"{parser.prog}: error: {e}", file=sys.stderr); return 2
+        print(f"{Path(sys.argv[0]).name}: error: {e}", file=sys.stderr); return 2
     if int(os.environ.get("RANK", "0")) == 0: print(json.dumps(res, indent=2))   # once under accelerate launch / torchrun
     return 0
