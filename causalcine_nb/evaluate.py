@@ -27,12 +27,12 @@ __all__ = ['VIDEO_EXTS', 'REPORT_KEYS', 'GEN_KINDS', 'REPORT_VERSION', 'TABLE_CO
            'shotworld_truth', 'evaluate_film', 'evaluate_folder', 'evaluate_main', 'RunConfig', 'FilmMaker',
            'evaluation_stamp', 'run_benchmark', 'metric_stats', 'paired_difference', 'reappearance_recall',
            'recall_table', 'inter_shot_agreement', 'agreement_difference', 'agreement_table', 'benchmark_tables',
-           'write_gallery', 'benchmark_main', 'compare_main', 'single_shot_pool', 'train_joint_bidirectional',
-           'tune_config', 'tune_reproduction_model', 'probe_framings', 'drawing_probe_scripts', 'model_drawer',
-           'rendered_drawer', 'codec_drawer', 'shape_by_framing', 'size_spread', 'shape_rates', 'shape_confusion',
-           'pattern_spread', 'pattern_rates', 'plot_shape_confusion', 'drawing_probe', 'plot_drawing_probe',
-           'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe', 'copy_probe_scripts', 'copy_probe',
-           'plot_copy_probe', 'copy_probe_main']
+           'write_gallery', 'benchmark_main', 'pool_reports', 'compare_main', 'single_shot_pool',
+           'train_joint_bidirectional', 'tune_config', 'tune_reproduction_model', 'probe_framings',
+           'drawing_probe_scripts', 'model_drawer', 'rendered_drawer', 'codec_drawer', 'shape_by_framing',
+           'size_spread', 'shape_rates', 'shape_confusion', 'pattern_spread', 'pattern_rates', 'plot_shape_confusion',
+           'drawing_probe', 'plot_drawing_probe', 'drawing_probe_main', 'word_probe_scripts', 'swap_word', 'word_probe',
+           'copy_probe_scripts', 'copy_probe', 'plot_copy_probe', 'copy_probe_main']
 
 # %% ../nbs/22_evaluate.ipynb #fd82e9c1
 VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".gif")
@@ -684,20 +684,60 @@ def benchmark_main(argv: list[str] | None = None) -> int:
 # %% ../nbs/22_evaluate.ipynb #55132bab
 REPORT_FIELDS = {"films", "mean", "mean_backbones", "num_evaluated", "num_failed"}   # what the tables read from a report
 
+def pool_reports(reports: Sequence[dict]) -> dict:
+    """One report of several reports of one configuration on different films of one set (say benchmark seeds 0 and 1),
+    so that `paired_difference` pairs over all of them. Each film is keyed `<scripts digest>/<film>` (the digest of the
+    report's `evaluation` stamp, which benchmark reports carry), so two configurations' groups pair up whatever their
+    order; a report without a stamp (`causalcine eval`'s) is keyed `#<position>`: list such reports in one order. Means
+    are taken again over all the films; a metric scored by different backbones is left unaveraged, as in a report."""
+    if not reports: raise CausalCineError("pool_reports needs at least one report")
+    sets = {r.get("set") for r in reports}
+    if len(sets) > 1: raise CausalCineError(f"the pooled reports score different sets {sorted(map(str, sets))}; pool reports of one set")
+    tags = [(r.get("evaluation") or {}).get("scripts") or f"#{i}" for i, r in enumerate(reports)]
+    if len(set(tags)) < len(tags):
+        raise CausalCineError("two of the pooled reports score the same scripts; pool reports of different films "
+                              "(e.g. causalcine benchmark --seed 0 and --seed 1)")
+    films = {f"{t}/{k}": f for t, r in zip(tags, reports) for k, f in r["films"].items()}
+    mean, mean_bb, n_scored = {}, {}, {}
+    for k in dict.fromkeys(k for r in reports for k in r["mean"]):
+        labels = sorted({r["mean_backbones"].get(k) for r in reports} - {None})
+        got = [f["scores"][k] for f in films.values() if f["scores"].get(k) is not None]
+        n_scored[k] = len(got)
+        if len(labels) > 1 or any(x.startswith("mixed backbones") for x in labels):
+            mean[k], mean_bb[k] = None, "mixed backbones, not averaged: " + " | ".join(labels)
+        else: mean[k], mean_bb[k] = (float(np.mean(got)) if got else None), (labels[0] if labels else None)
+    out = {"set": sets.pop(), "config": reports[0].get("config"), "pooled": tags, "films": films, "mean": mean,
+           "mean_backbones": mean_bb, "num_scored": n_scored,
+           "num_evaluated": sum(r["num_evaluated"] for r in reports), "num_failed": sum(r["num_failed"] for r in reports),
+           "failed": [x for r in reports for x in r.get("failed", [])],
+           "generation_seconds": {f"{t}/{k}": v for t, r in zip(tags, reports) for k, v in r.get("generation_seconds", {}).items()}}
+    routed = [r["return_routing"] for r in reports if r.get("return_routing")]
+    if routed:   # a film-weighted mean of the reports' shares
+        n = sum(v["films"] for v in routed)
+        out["return_routing"] = {"setup_share": sum(v["setup_share"] * v["films"] for v in routed) / n,
+                                 "chance": sum(v["chance"] * v["films"] for v in routed) / n, "films": n}
+    return out
+
 def compare_main(argv: list[str] | None = None) -> int:
-    "`causalcine compare BASE.json OTHER.json [...] [--labels a,b,...] [--out T.md]`"
+    "`causalcine compare BASE.json[,BASE2.json] OTHER.json[,OTHER2.json] [...] [--labels a,b,...] [--out T.md]`"
     p = argparse.ArgumentParser(prog="causalcine compare", description="Compare evaluation reports (causalcine eval, or "
                                 "causalcine benchmark's reports/) of the same scripts and seeds, film by film: each metric's "
                                 "mean ± standard error, and every report's paired difference from the first.")
-    p.add_argument("reports", nargs="+", help="report json files; the first is the baseline")
-    p.add_argument("--labels", default=None, help="comma-separated row labels, one per report (default: each report's "
+    p.add_argument("reports", nargs="+", help="report json files; the first is the baseline. Several reports of one "
+                   "configuration on different films of one set (e.g. benchmark --seed 0 and --seed 1), joined with commas, "
+                   "are pooled into one (evaluate.pool_reports)")
+    p.add_argument("--labels", default=None, help="comma-separated row labels, one per report or pooled group (default: each report's "
                    "benchmark configuration label, else its file name)")
     p.add_argument("--out", default=None, help="also write the tables here (.md)")
     a = p.parse_args(argv)
     try:
         if len(a.reports) < 2: raise CausalCineError("compare needs at least two reports: the baseline first, then the others")
-        reps = []
-        for path in a.reports:
+        groups = [arg.split(",") for arg in a.reports]
+        if any(q == "" for g in groups for q in g):
+            raise CausalCineError("an empty report name: join the reports to pool with single commas, no comma at either end")
+        paths = [q for g in groups for q in g]
+        loaded = {}
+        for path in paths:
             try: r = json.loads(Path(path).read_text())
             except FileNotFoundError: raise CausalCineError(f"report {path} not found") from None
             except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -706,9 +746,11 @@ def compare_main(argv: list[str] | None = None) -> int:
             if missing:
                 raise CausalCineError(f"{path} is not an evaluation report (it lacks {', '.join(missing)}); pass a report "
                                       "written by causalcine eval or benchmark")
-            reps.append(r)
+            loaded[path] = r
+        pooling = any(len(g) > 1 for g in groups)   # then every argument is keyed as pool_reports keys it, so all pair up
+        reps = [pool_reports([loaded[q] for q in g]) if pooling else loaded[g[0]] for g in groups]
         labels = ([s.strip() for s in a.labels.split(",")] if a.labels else
-                  [(r.get("config") or {}).get("label") or Path(path).stem for r, path in zip(reps, a.reports)])
+                  [(loaded[g[0]].get("config") or {}).get("label") or Path(g[0]).stem for g in groups])
         if len(labels) != len(reps): raise CausalCineError(f"--labels names {len(labels)} reports, but {len(reps)} were given")
         if len(set(labels)) < len(labels): raise CausalCineError(f"the reports' labels must differ, got {labels}; name them with --labels")
         sets = {r.get("set") for r in reps}
