@@ -637,7 +637,9 @@ def benchmark_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="causalcine benchmark", description="Generate the benchmark script sets with each "
                                 "configuration, evaluate them, and write reports, tables.md and gallery.html.")
     p.add_argument("--out", required=True, help="output folder (scripts/, films/, reports/, tables.md, gallery.html)")
-    p.add_argument("--sets", default="multishot,memory", help="comma-separated benchmark sets (default multishot,memory)")
+    from causalcine_nb.metrics import BENCHMARK_SETS
+    p.add_argument("--sets", default="multishot,memory",
+                   help=f"comma-separated benchmark sets of {', '.join(BENCHMARK_SETS)} (metrics.benchmark_scripts; default multishot,memory)")
     p.add_argument("--configs", default="groundtruth,repeat,window,sink,camr,full",
                    help="comma-separated [label=]kind[+setup][+renoise=R][+warm=S][+decoder=D][@checkpoint]; kinds: " + ", ".join(GEN_KINDS) +
                    "; +setup (streaming kinds, memory sets): the ground truth is given up to the return; +renoise=R: "
@@ -718,8 +720,32 @@ def pool_reports(reports: Sequence[dict]) -> dict:
                                  "chance": sum(v["chance"] * v["films"] for v in routed) / n, "films": n}
     return out
 
+def _run_reports(runs: str, labels: Sequence[str], set_name: str | None = None) -> list[list[Path]]:
+    "For each configuration label, its report in each benchmark folder of the comma-separated `runs` (`reports/<label>_<set>.json`)."
+    if "" in runs.split(","): raise CausalCineError("an empty folder in --runs: join the benchmark folders with single commas")
+    dirs = [Path(d) for d in runs.split(",")]
+    for d in dirs:
+        if not (d / "reports").is_dir(): raise CausalCineError(f"{d} is not a causalcine benchmark folder (it has no reports/); pass the --out of a benchmark")
+    bad = [l for l in labels if "," in l or "/" in l or l.endswith(".json")]
+    if bad: raise CausalCineError(f"with --runs, name configurations (labels of the benchmark), not report files: {bad}")
+    if set_name is None:
+        found = sorted({q.name[len(labels[0]) + 1:-5] for d in dirs for q in (d / "reports").glob(f"{labels[0]}_*.json")})
+        if len(found) != 1:
+            raise CausalCineError(f"the runs hold reports of {labels[0]!r} on {found or 'no set'}; " +
+                                  ("name one with --set" if found else "check the configuration label (each report is reports/<label>_<set>.json)"))
+        set_name = found[0]
+    out = []
+    for l in labels:
+        paths = [d / "reports" / f"{l}_{set_name}.json" for d in dirs]
+        missing = [str(q) for q in paths if not q.is_file()]
+        if missing:
+            have = sorted(q.name[:-len(f"_{set_name}.json")] for q in (dirs[0] / "reports").glob(f"*_{set_name}.json"))
+            raise CausalCineError(f"no report of {l!r} on {set_name}: {', '.join(missing)} not found; {dirs[0]} has {have or 'none on this set'}")
+        out.append(paths)
+    return out
+
 def compare_main(argv: list[str] | None = None) -> int:
-    "`causalcine compare BASE.json[,BASE2.json] OTHER.json[,OTHER2.json] [...] [--labels a,b,...] [--out T.md]`"
+    "`causalcine compare BASE.json[,BASE2.json] OTHER.json[,OTHER2.json] [...] [--labels a,b,...] [--out T.md]`, or `--runs DIR,DIR2 BASE OTHER ...`"
     p = argparse.ArgumentParser(prog="causalcine compare", description="Compare evaluation reports (causalcine eval, or "
                                 "causalcine benchmark's reports/) of the same scripts and seeds, film by film: each metric's "
                                 "mean ± standard error, and every report's paired difference from the first.")
@@ -729,10 +755,16 @@ def compare_main(argv: list[str] | None = None) -> int:
     p.add_argument("--labels", default=None, help="comma-separated row labels, one per report or pooled group (default: each report's "
                    "benchmark configuration label, else its file name)")
     p.add_argument("--out", default=None, help="also write the tables here (.md)")
+    p.add_argument("--runs", default=None, help="comma-separated causalcine benchmark folders (e.g. of --seed 0 and --seed 1): "
+                   "the positional arguments are then configuration labels, each pooled over the folders' reports/<label>_<set>.json")
+    p.add_argument("--set", default=None, help="with --runs: the benchmark set (default: the one set the runs' reports of the "
+                   "first label score)")
     a = p.parse_args(argv)
     try:
         if len(a.reports) < 2: raise CausalCineError("compare needs at least two reports: the baseline first, then the others")
+        if a.set and not a.runs: raise CausalCineError("--set names the set of the --runs folders; give --runs, or pass report files")
         groups = [arg.split(",") for arg in a.reports]
+        if a.runs: groups = [[str(q) for q in g] for g in _run_reports(a.runs, a.reports, a.set)]
         if any(q == "" for g in groups for q in g):
             raise CausalCineError("an empty report name: join the reports to pool with single commas, no comma at either end")
         paths = [q for g in groups for q in g]
@@ -749,7 +781,7 @@ def compare_main(argv: list[str] | None = None) -> int:
             loaded[path] = r
         pooling = any(len(g) > 1 for g in groups)   # then every argument is keyed as pool_reports keys it, so all pair up
         reps = [pool_reports([loaded[q] for q in g]) if pooling else loaded[g[0]] for g in groups]
-        labels = ([s.strip() for s in a.labels.split(",")] if a.labels else
+        labels = ([s.strip() for s in a.labels.split(",")] if a.labels else list(a.reports) if a.runs else
                   [(loaded[g[0]].get("config") or {}).get("label") or Path(g[0]).stem for g in groups])
         if len(labels) != len(reps): raise CausalCineError(f"--labels names {len(labels)} reports, but {len(reps)} were given")
         if len(set(labels)) < len(labels): raise CausalCineError(f"the reports' labels must differ, got {labels}; name them with --labels")

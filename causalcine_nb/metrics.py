@@ -30,7 +30,8 @@ __all__ = ['DETECTORS', 'CLIP_MEAN', 'CLIP_STD', 'IMAGENET_MEAN', 'IMAGENET_STD'
            'subject_consistency', 'background_consistency', 'chunk_seam', 'load_aesthetic_head', 'aesthetic_score',
            'TextVideoEncoder', 'uniform_indices', 'clip_text_video_encoder', 'random_text_video_encoder',
            'text_alignment', 'same_subject_pairs', 'inter_shot_consistency', 'mean_over_videos', 'benchmark_seed',
-           'benchmark_scripts', 'return_to_setup', 'write_benchmark_scripts', 'detector_accuracy']
+           'benchmark_scripts', 'return_to_setup', 'after_establishing_shot', 'write_benchmark_scripts',
+           'detector_accuracy']
 
 # %% ../nbs/20_metrics.ipynb #6fd39694
 def _check_cuts(cuts, num_frames: int, name: str) -> np.ndarray:
@@ -541,8 +542,8 @@ def mean_over_videos(results: Sequence[dict]) -> dict:
 
 # %% ../nbs/20_metrics.ipynb #37513d9d
 BENCHMARK_SETS = {"multishot": ("mix", 1), "memory": ("memory", 2), "memory-intro": ("memory", 2), "carry": ("place_change", 3),
-                  "memory-return": ("memory", 2)}   # set -> (ShotWorld kind, set id)
-BENCHMARK_INTRODUCE = {"memory-intro": ("pattern",), "carry": ("pattern",), "memory-return": ("pattern",)}   # sets whose captions name these attributes where a character first appears
+                  "memory-return": ("memory", 2), "memory-late": ("memory", 2)}   # set -> (ShotWorld kind, set id)
+BENCHMARK_INTRODUCE = {"memory-intro": ("pattern",), "carry": ("pattern",), "memory-return": ("pattern",), "memory-late": ("pattern",)}   # sets whose captions name these attributes where a character first appears
 BENCHMARK_SHOTS = 5
 
 def benchmark_seed(set_name: str, seed: int, index: int) -> int:
@@ -557,7 +558,9 @@ def benchmark_scripts(set_name: str = "multishot", n: int = 100, seed: int = 0,
     'memory-intro' holds the films of 'memory', with each character's pattern named in the first shot that shows it
     (`shotworld.introduce_attributes`), so the return asks memory for a pattern the film has set up. 'carry' (changes of
     place, patterns introduced) marks shot 1 as the protagonist's return with no absence: the one-cut control.
-    'memory-return': the films of 'memory-intro' whose return cuts back to the protagonist's first setup (`return_to_setup`)."""
+    'memory-return': the films of 'memory-intro' whose return cuts back to the protagonist's first setup (`return_to_setup`).
+    'memory-late': the films of 'memory-return' opened by an establishing shot of other characters (`after_establishing_shot`):
+    six shots, the protagonist first seen in shot 1, so a first-frame sink does not hold its setup."""
     import dataclasses
     from causalcine_nb.shotworld import introduce_attributes
     if n < 1: raise CausalCineError(f"n must be a positive number of scripts, got {n}")
@@ -567,7 +570,8 @@ def benchmark_scripts(set_name: str = "multishot", n: int = 100, seed: int = 0,
     out = []
     for i in range(n):
         sc = make_script(benchmark_seed(set_name, seed, i), kind, cfg)
-        if set_name == "memory-return": sc = return_to_setup(sc)
+        if set_name in ("memory-return", "memory-late"): sc = return_to_setup(sc)
+        if set_name == "memory-late": sc = after_establishing_shot(sc)
         if set_name in BENCHMARK_INTRODUCE: sc = introduce_attributes(sc, BENCHMARK_INTRODUCE[set_name])
         if set_name == "carry": sc.extra["memory"] = {"character": 0, "seen": [0], "absent": [], "returns": 1}
         sc.extra["benchmark"] = {"set": set_name, "seed": int(seed), "index": i}
@@ -588,6 +592,34 @@ def return_to_setup(script: ShotScript) -> ShotScript:
     shots = [Shot(s.caption, s.num_frames, {"layout": copy.deepcopy(s.extra["layout"])}) for s in sc.shots]
     shots[ret] = Shot(shots[first].caption, shots[ret].num_frames, {"layout": copy.deepcopy(shots[first].extra["layout"])})
     return annotate_script(ShotScript(script.story, script.fps, shots, copy.deepcopy(sc.extra)))   # truth redone for the new return
+
+def after_establishing_shot(script: ShotScript) -> ShotScript:
+    """A ShotWorld memory film that opens on an establishing shot: a wide shot of one or two of the other characters in
+    another place than the protagonist's first shot, with the first shot's length. The protagonist is first seen in shot
+    1, which grows to a whole alignment unit so every later cut stays on its chunk boundary. A first-frame sink then
+    holds the establishing shot, not the protagonist's setup: only a memory that finds the setup by its content (CAMR)
+    or keeps everything (`full`) can recall what the protagonist looked like when it returns."""
+    import copy
+    from causalcine_nb.core import Shot
+    from causalcine_nb.shotworld import annotate_script, make_caption, VOCAB, _rng, _pick, _motion
+    m = script.extra.get("memory")
+    if not m: raise CausalCineError("after_establishing_shot needs a ShotWorld memory film (extra['memory'] names its protagonist); make one with kind='memory'")
+    if min(m["seen"]) != 0: raise CausalCineError("after_establishing_shot opens a memory film whose protagonist is in shot 0; this one already starts without it")
+    sc = script if all("layout" in s.extra for s in script.shots) else annotate_script(script)
+    cast, who = sc.extra["cast"], m["character"]
+    others = [i for i in range(len(cast)) if i != who]
+    if not others: raise CausalCineError("after_establishing_shot needs a cast with characters besides the protagonist")
+    r = _rng(int(sc.extra["seed"]), "establishing shot")
+    chars = sorted(int(i) for i in r.choice(others, size=min(len(others), int(r.integers(1, 3))), replace=False))
+    place = _pick(r, [p for p in VOCAB["place"] if p != sc.shots[0].extra["place"]])
+    caption = make_caption("wide shot", [(cast[i]["colour"], cast[i]["shape"]) for i in chars], place, _motion(r, len(chars)))
+    grow = (sc.extra.get("alignment", {}).get("frames_per_latent") or 1) - 1    # the first shot is this much shorter than a unit
+    shots = [Shot(caption, sc.shots[0].num_frames)]
+    shots += [Shot(s.caption, s.num_frames + (grow if i == 0 else 0), {"layout": copy.deepcopy(s.extra["layout"])}) for i, s in enumerate(sc.shots)]
+    extra = copy.deepcopy(sc.extra)
+    extra["memory"] = {"character": who, "seen": [s + 1 for s in m["seen"]], "absent": [s + 1 for s in m["absent"]], "returns": m["returns"] + 1}
+    story = f"the {' and the '.join(cast[i]['name'] for i in chars)} {'is' if len(chars) == 1 else 'are'} in the {place}; then {sc.story}"
+    return annotate_script(ShotScript(story, script.fps, shots, extra))
 
 def write_benchmark_scripts(out_dir: str | os.PathLike, set_name: str = "multishot", n: int = 100, seed: int = 0,
                             config: ShotWorldConfig | None = None) -> list[Path]:
