@@ -231,22 +231,38 @@ class RunConfig:
     renoise: float | None = None   # sampler re-noising (flow.flow_step); None: the checkpoint's setting
     warm_start: float | None = None   # sigma0 of chunks that continue a shot (flow.warm_start_latent); None: the checkpoint's
     decoder: str = "linear"   # how latents become pixels: the codec's linear decode, or a learned decoder (02b_decoder)
+    window: int | None = None  # W of this configuration's memory; None: the benchmark's (`--window`)
+    top_k: int | None = None   # k of this configuration's camr; None: the benchmark's (`--top-k`)
+
+    def memory(self, window: int = 2, top_k: int = 3) -> dict | None:
+        "The memory this configuration streams with, given the benchmark's W and k (None: not a streaming kind)."
+        if self.kind not in ("camr", "sink", "window", "full"): return None
+        return {"mode": self.kind, "window": self.window if self.window is not None else window,
+                "top_k": self.top_k if self.top_k is not None else top_k}
 
     @classmethod
     def parse(cls, spec: str) -> "RunConfig":
-        """`[label=]kind[+setup][+renoise=R][+warm=S][+decoder=D][@checkpoint]`, e.g. `camr`, `single=camr@runs/repro/causal_singleshot/model.safetensors`;
+        """`[label=]kind[+setup][+renoise=R][+warm=S][+decoder=D][+W=N][+k=N][@checkpoint]`, e.g. `camr`, `single=camr@runs/repro/causal_singleshot/model.safetensors`;
         `camr+setup` gives a memory film's ground truth up to the return (label `camr-setup`); `camr+renoise=1` samples
         with re-noising steps (label `camr-renoise1`); `camr+warm=0.6` starts the chunks that continue a shot from the
         chunk before, at sigma 0.6 (label `camr-warm0.6`); `camr+decoder=learned` decodes with the learned decoder (label
         `camr-learned`; also `codec+decoder=learned`, the latent ceiling through that decoder; `+decoder=steady`, the
-        steady one, label `-steady`)."""
+        steady one, label `-steady`); `camr+W=3+k=5` streams with a window of 3 chunks and 5 routed frames whatever the
+        benchmark's `--window` and `--top-k` (label `camr-W3-k5`; `+W=N` for every streaming kind, `+k=N` for camr)."""
         head = spec.split("=")[0]
         label, _, rest = spec.partition("=") if "=" in spec and not ({"+", "@"} & set(head)) else ("", "", spec)
         kind, _, ckpt = rest.partition("@")
         kind, *mods = [m.strip() for m in kind.split("+")]
         if kind not in GEN_KINDS:
             raise CausalCineError(f"unknown configuration kind {kind!r} in {spec!r}; use [label=]kind[+setup][+renoise=R][@checkpoint] with kind one of {', '.join(GEN_KINDS)}")
-        setup, renoise, warm, decoder = False, None, None, "linear"
+        setup, renoise, warm, decoder, window, top_k = False, None, None, "linear", None, None
+        def count(m, name, minimum):
+            try: v = int(m.split("=", 1)[1])
+            except ValueError: v = None
+            if v is None or v < minimum:
+                raise CausalCineError(f"{spec!r}: +{name}=N takes a whole number >= {minimum} (the memory's {'window in chunks' if name == 'W' else 'routed frames'}), "
+                                      f"e.g. camr+{name}={3 if name == 'W' else 5}")
+            return v
         for m in mods:
             if m == "setup" and kind in ("camr", "sink", "window", "full"): setup = True
             elif m.startswith("renoise=") and kind not in ("groundtruth", "codec", "repeat"):
@@ -264,17 +280,21 @@ class RunConfig:
                 decoder = m[len("decoder="):]
                 if decoder not in DECODERS:
                     raise CausalCineError(f"{spec!r}: +decoder= takes one of {', '.join(DECODERS)}, e.g. camr+decoder=learned")
+            elif m.startswith("W=") and kind in ("camr", "sink", "window", "full"): window = count(m, "W", 0)
+            elif m.startswith("k=") and kind == "camr": top_k = count(m, "k", 0)
             else:
                 raise CausalCineError(f"{spec!r}: the modifiers are +setup, for the streaming kinds camr, sink, window and full "
                                       "(e.g. camr+setup: the memory film's ground truth up to the return, the model makes the rest), "
-                                      "+renoise=R for the generating kinds (e.g. camr+renoise=1), +warm=S for the streaming kinds (e.g. camr+warm=0.6), and +decoder=learned "
-                                      "for the kinds that decode latents (e.g. camr+decoder=learned)")
+                                      "+renoise=R for the generating kinds (e.g. camr+renoise=1), +warm=S for the streaming kinds (e.g. camr+warm=0.6), +decoder=learned "
+                                      "for the kinds that decode latents (e.g. camr+decoder=learned), +W=N for the streaming kinds and +k=N for camr "
+                                      "(the memory's window and routed frames, e.g. camr+W=3+k=5)")
         if ckpt and kind in ("groundtruth", "codec", "repeat"): raise CausalCineError(f"{kind} renders the script; it takes no checkpoint ({spec!r})")
         label = label.strip() or (kind + ("-setup" if setup else "") + (f"-renoise{renoise:g}" if renoise is not None else "")
-                                + (f"-warm{warm:g}" if warm is not None else "") + (f"-{decoder}" if decoder != "linear" else ""))
+                                + (f"-warm{warm:g}" if warm is not None else "") + (f"-{decoder}" if decoder != "linear" else "")
+                                + (f"-W{window}" if window is not None else "") + (f"-k{top_k}" if top_k is not None else ""))
         if not label.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise CausalCineError(f"configuration label {label!r} must be letters, digits, '-', '_' or '.' (it names a folder)")
-        return cls(label, kind, ckpt.strip() or None, setup, renoise, warm, decoder)
+        return cls(label, kind, ckpt.strip() or None, setup, renoise, warm, decoder, window, top_k)
 
 class FilmMaker:
     "Makes the film of a script under one `RunConfig` (models loaded once)."
@@ -287,7 +307,8 @@ class FilmMaker:
             from causalcine_nb.directing import DEFAULT_TEACHER, load_director
             from causalcine_nb.memory import MemoryConfig
             # the teacher, not `generate`'s default student: the tables compare memory rules on the model they trained
-            self.session = load_director(cfg.checkpoint or DEFAULT_TEACHER, memory=MemoryConfig(cfg.kind, window, top_k), device=device,
+            mem = cfg.memory(window, top_k)
+            self.session = load_director(cfg.checkpoint or DEFAULT_TEACHER, memory=MemoryConfig(cfg.kind, mem["window"], mem["top_k"]), device=device,
                                          record_routing=cfg.kind == "camr", renoise=cfg.renoise, warm_start=cfg.warm_start,
                                          codec=self.codec, progress=False)
         elif cfg.kind == "bidirectional":
@@ -350,6 +371,27 @@ def evaluation_stamp(videos, scripts, detectors: Sequence, chunk_frames: int | N
             "judge": weights.hexdigest()[:16], "films": len(vids), "videos": digest(vids),
             "scripts": digest(sorted(Path(scripts).glob("*.json")))}
 
+def _same_config(saved: dict | None, cfg: dict) -> bool:
+    "A saved report's configuration is this one (reports written before `+W`/`+k` existed lack those two keys)."
+    drop = lambda d: {k: v for k, v in (d or {}).items() if not (k in ("window", "top_k") and v is None)}
+    return saved is not None and drop(saved) == drop(cfg)
+
+def _check_film_memory(fdir: Path, memory: dict | None, label: str):
+    """Stamp a fresh film folder with the memory its films are made with (`memory.json`), and refuse to resume one
+    whose films were made with another: a film already there is not made again, so they would be scored as this memory's."""
+    mfile, films = fdir / "memory.json", any(fdir.glob("*.mp4"))
+    if mfile.exists() and films:
+        made = json.loads(mfile.read_text())
+        if made != memory:
+            show = lambda m: "no memory" if m is None else f"{m['mode']} W={m['window']} k={m['top_k']}"
+            raise CausalCineError(f"configuration {label}: the films in {fdir} were made with {show(made)}, and this run asks "
+                                  f"for {show(memory)}; give this configuration another label"
+                                  + (f" (e.g. {label}-W{memory['window']}-k{memory['top_k']})" if memory else "") + " "
+                                  "or another --out, or ask for the memory those films were made with (--window/--top-k, or +W=N/+k=N)")
+    elif not films:   # a fresh folder (or one without films yet); a folder of films from before the stamp is left as it is
+        if memory is not None: write_json(mfile, memory)
+        elif mfile.exists(): mfile.unlink()
+
 def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: Sequence = ("groundtruth", "repeat", "camr"),
                   num_films: int = 10, seed: int = 0, detectors: Sequence = ("transnetv2", "pixel"), judge=None,
                   window: int = 2, top_k: int = 3, device: str = "cpu", gallery_films: int = 3, evaluate: bool = True,
@@ -358,7 +400,9 @@ def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: S
     """Generate each benchmark set with each configuration, evaluate (unless `evaluate=False`), and write reports, `tables.md`
     and `gallery.html`. `tables.md` compares every configuration with `baseline` (a label; default the first), film by film.
     `reuse_reports=True` keeps a saved report whose `evaluation_stamp` and configuration are unchanged (listed in
-    `results["reused"]`) instead of evaluating its films again."""
+    `results["reused"]`) instead of evaluating its films again. `window`, `top_k`: the memory of every streaming
+    configuration that does not set its own (`+W=N`, `+k=N`); a film folder keeps the memory its films were made with
+    (`memory.json`) and refuses to be resumed with another."""
     from causalcine_nb.judges import load_judge
     from causalcine_nb.metrics import write_benchmark_scripts
     from causalcine_nb.video import write_video
@@ -373,6 +417,8 @@ def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: S
             raise CausalCineError(f"configuration {c.label}: checkpoint {c.checkpoint} does not exist")
     results = {"sets": list(sets), "num_films": num_films, "seed": seed, "window": window, "top_k": top_k,
                "configs": [vars(c) for c in cfgs], "baseline": baseline or cfgs[0].label, "reports": {}, "reused": []}
+    for s in sets:   # before any work: a film folder resumed with another memory would have its films scored as this one's
+        for c in cfgs: _check_film_memory(out / "films" / c.label / s, c.memory(window, top_k), c.label)
     for s in sets:
         paths = write_benchmark_scripts(out / "scripts" / s, s, num_films, seed)
         for c in cfgs:
@@ -381,6 +427,7 @@ def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: S
             times = json.loads(tfile.read_text()) if tfile.exists() else {}
             rfile = fdir / "return_routing.json"   # camr on memory films: where each return's first chunk routed
             routing = json.loads(rfile.read_text()) if rfile.exists() else {}
+            memory = c.memory(window, top_k)
             for i, sp in enumerate(tqdm(paths, desc=f"{c.label} on {s}", unit="film", disable=not progress)):
                 mp4 = fdir / f"{sp.stem}.mp4"
                 if mp4.exists(): continue
@@ -394,13 +441,14 @@ def run_benchmark(out, sets: Sequence[str] = ("multishot", "memory"), configs: S
             rpath = out / "reports" / f"{c.label}_{s}.json"
             stamp = evaluation_stamp(fdir, out / "scripts" / s, detectors, chunk_frames, judge)
             saved = json.loads(rpath.read_text()) if reuse_reports and rpath.exists() else None
-            if saved is not None and saved.get("evaluation") == stamp and saved.get("config") == vars(c):
+            if (saved is not None and saved.get("evaluation") == stamp and _same_config(saved.get("config"), vars(c))
+                    and saved.get("memory", memory) == memory):
                 results["reports"][(c.label, s)] = saved; results["reused"].append((c.label, s))
                 continue
             rep = evaluate_folder(fdir, out / "scripts" / s, judge, detectors, device=device, progress=progress,
                                   chunk_frames=chunk_frames)
             rep["generation_seconds"] = {k: v for k, v in times.items() if k in rep["films"] or k in {f["film"] for f in rep["failed"]}}
-            rep["config"] = vars(c); rep["set"] = s
+            rep["config"] = vars(c); rep["set"] = s; rep["memory"] = memory
             rr = [r for r in routing.values() if r["share"] is not None]
             if rr: rep["return_routing"] = {"setup_share": float(np.mean([r["share"] for r in rr])),
                                             "chance": float(np.mean([r["chance"] for r in rr])), "films": len(rr)}
@@ -641,16 +689,17 @@ def benchmark_main(argv: list[str] | None = None) -> int:
     p.add_argument("--sets", default="multishot,memory",
                    help=f"comma-separated benchmark sets of {', '.join(BENCHMARK_SETS)} (metrics.benchmark_scripts; default multishot,memory)")
     p.add_argument("--configs", default="groundtruth,repeat,window,sink,camr,full",
-                   help="comma-separated [label=]kind[+setup][+renoise=R][+warm=S][+decoder=D][@checkpoint]; kinds: " + ", ".join(GEN_KINDS) +
+                   help="comma-separated [label=]kind[+setup][+renoise=R][+warm=S][+decoder=D][+W=N][+k=N][@checkpoint]; kinds: " + ", ".join(GEN_KINDS) +
                    "; +setup (streaming kinds, memory sets): the ground truth is given up to the return; +renoise=R: "
                    "sample with re-noising steps (share R of each step's noise drawn afresh); +warm=S (streaming kinds): a chunk "
                    "that continues its shot starts from the chunk before, noised to S; +decoder=learned|steady: pixels from a learned "
                    "decoder (nbs/02b_decoder.ipynb; steady: trained also to keep the change between latent frames) instead of "
-                   "the codec's linear decode")
+                   "the codec's linear decode; +W=N (streaming kinds), +k=N (camr): this configuration's memory window and routed "
+                   "frames instead of --window and --top-k")
     p.add_argument("--num-films", type=int, default=10, help="films per set (default 10)")
     p.add_argument("--seed", type=int, default=0, help="benchmark seed (default 0)")
-    p.add_argument("--window", type=int, default=2, help="W, chunks in the local window of every memory mode (default 2)")
-    p.add_argument("--top-k", type=int, default=3, help="k, routed frames of camr (default 3)")
+    p.add_argument("--window", type=int, default=2, help="W, chunks in the local window of every memory mode without +W=N (default 2)")
+    p.add_argument("--top-k", type=int, default=3, help="k, routed frames of camr without +k=N (default 3)")
     p.add_argument("--gallery-films", type=int, default=3, help="films per set shown in gallery.html (default 3)")
     p.add_argument("--baseline", default=None, help="label of the configuration the others are compared with, film by film "
                    "(default the first)")
